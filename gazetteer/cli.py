@@ -1,0 +1,210 @@
+"""The `gazetteer` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .config import Settings, load_settings
+from .errors import GazetteerError
+
+
+class Command(click.Group):
+    """Turns our errors into one line on stderr and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GazetteerError as exc:
+            click.echo(f"gazetteer: error: {exc.message}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"gazetteer: error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Command)
+@click.option("--db", "database", type=click.Path(path_type=Path), default=None,
+              help="SQLite file (default: $GAZETTEER_DATABASE or ./gazetteer.db).")
+@click.option("--model", "spacy_model", default=None, help="spaCy model to load.")
+@click.pass_context
+def main(ctx: click.Context, database: Path | None, spacy_model: str | None) -> None:
+    """Build a gazetteer of places and armed groups from English reports."""
+    ctx.obj = load_settings({"database": database, "spacy_model": spacy_model})
+
+
+def _engine(settings: Settings):
+    from .pipeline import open_engine
+
+    return open_engine(settings)
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Rebuild the reference gazetteer too.")
+@click.pass_obj
+def build(settings: Settings, force: bool) -> None:
+    """Ingest the embedded seed corpus into the database."""
+    from . import store
+    from .pipeline import run
+    from .reference import build_reference
+
+    if force:
+        build_reference(store.open_db(settings.database), settings.data_dir,
+                        settings.min_city_population, force=True)
+    report = run(_engine(settings), [settings.seeds_dir])
+    _print_report(report)
+    _print_counts(settings)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_obj
+def ingest(settings: Settings, paths: tuple[str, ...]) -> None:
+    """Ingest files, folders (recursively) or - for standard input."""
+    from .ingest import read_stdin
+    from .pipeline import Report, ingest_document, run
+
+    engine = _engine(settings)
+    report = Report()
+    if "-" in paths:
+        doc = read_stdin(settings.max_document_bytes)
+        created, mentions = ingest_document(engine, doc)
+        (report.added if created else report.unchanged).append(doc.source)
+        report.mentions += len(mentions)
+    files = [Path(p) for p in paths if p != "-"]
+    if files:
+        more = run(engine, files)
+        report.added += more.added
+        report.unchanged += more.unchanged
+        report.skipped += more.skipped
+        report.mentions += more.mentions
+    _print_report(report)
+    if report.skipped and not report.added and not report.unchanged:
+        sys.exit(1)
+
+
+def _print_report(report) -> None:
+    click.echo(f"added {len(report.added)} document(s), {report.mentions} mention(s); "
+               f"{len(report.unchanged)} already stored; {len(report.skipped)} skipped")
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped.source}: {skipped.reason}", err=True)
+
+
+def _print_counts(settings: Settings) -> None:
+    from . import store
+
+    db = store.open_db(settings.database)
+    counts = {t: store.count_rows(db, t) for t in ("documents", "entities", "mentions")}
+    click.echo(f"{settings.database}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@main.command()
+@click.argument("files", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl"]), default="jsonl")
+@click.pass_obj
+def extract(settings: Settings, files: tuple[str, ...], fmt: str) -> None:
+    """Print the mentions in FILES (or stdin), storing nothing."""
+    from .formats import extract_result
+    from .ingest import read_file, read_stdin
+    from .pipeline import analyse
+
+    engine = _engine(settings)
+    docs = [read_stdin(settings.max_document_bytes) if f == "-" else
+            read_file(Path(f), settings.max_document_bytes) for f in (files or ("-",))]
+    results = [extract_result(doc, mentions, entities)
+               for doc, mentions, entities in analyse(engine, docs)]
+    if fmt == "json":
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            click.echo(json.dumps(result, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--kind", type=click.Choice(["place", "armed_group"]), default=None)
+@click.option("--q", default=None, help="Name or alias, in any spelling.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=50)
+@click.pass_obj
+def entities(settings: Settings, kind: str | None, q: str | None, limit: int) -> None:
+    """List entities with their mention counts."""
+    from . import store
+
+    rows, total = store.list_entities(store.open_db(settings.database, create=False), kind, q,
+                                      limit)
+    for row in rows:
+        where = f"{row['lat']:.4f},{row['lon']:.4f}" if row["lat"] is not None else "-"
+        click.echo(f"{row['id']:<32} {row['kind']:<11} {row['mentions']:>4}  {where:<20} "
+                   f"{row['name']}")
+    click.echo(f"({len(rows)} of {total})")
+
+
+@main.command()
+@click.argument("fmt", type=click.Choice(["geojson", "csv"]))
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.pass_obj
+def export(settings: Settings, fmt: str, output) -> None:
+    """Write the geocoded places as GeoJSON or CSV."""
+    from . import formats, store
+
+    db = store.open_db(settings.database, create=False)
+    chunks = formats.geojson_chunks(db) if fmt == "geojson" else formats.csv_chunks(db)
+    for chunk in chunks:
+        output.write(chunk)
+
+
+@main.group()
+def geonames() -> None:
+    """Load a full GeoNames dump."""
+
+
+@geonames.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--alternate-names", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="alternateNamesV2.txt (or .zip) for more spellings.")
+@click.pass_obj
+def geonames_import(settings: Settings, path: Path, alternate_names: Path | None) -> None:
+    """Import allCountries.txt/.zip or a country file such as SY.txt."""
+    from . import store
+    from .geonames import import_dump
+
+    db = store.open_db(settings.database)
+    places, names = import_dump(db, path, alternate_names)
+    click.echo(f"imported {places:,} places and {names:,} names from {path}")
+
+
+@main.command(name="eval")
+@click.argument("gold", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--baseline", is_flag=True, help="Also score the spaCy + exact-lookup baseline.")
+@click.option("--examples", is_flag=True, help="List misses, false alarms and errors.")
+@click.pass_obj
+def evaluate(settings: Settings, gold: Path, baseline: bool, examples: bool) -> None:
+    """Score extraction, normalisation and geocoding against a gold file."""
+    from .evaluate import run_eval
+
+    click.echo(run_eval(_engine(settings), gold, baseline=baseline, examples=examples))
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", type=int, default=None)
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None) -> None:
+    """Serve the API and the map with waitress (building the database first if missing)."""
+    from dataclasses import replace
+
+    settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    if not Path(settings.database).exists():
+        from .pipeline import run
+
+        click.echo(f"no database at {settings.database}: building it from {settings.seeds_dir}")
+        _print_report(run(_engine(settings), [settings.seeds_dir]))
+    from .web.server import serve as serve_app
+
+    serve_app(settings)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

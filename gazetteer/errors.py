@@ -1,0 +1,64 @@
+"""The GazetteerError family: every error a stage raises, each with an HTTP status."""
+
+from __future__ import annotations
+
+
+class GazetteerError(Exception):
+    """Base of every error the gazetteer raises on purpose."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(GazetteerError):
+    """The caller sent something we cannot use."""
+
+    status = 400
+    code = "bad_request"
+
+
+class UnreadableDocument(BadInput):
+    """A file or body that is empty, binary or not decodable."""
+
+    code = "unreadable_document"
+
+
+class DocumentTooLarge(BadInput):
+    status = 413
+    code = "payload_too_large"
+
+
+class NotFound(GazetteerError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(GazetteerError):
+    status = 401
+    code = "unauthorized"
+
+
+class WritesDisabled(GazetteerError):
+    status = 403
+    code = "writes_disabled"
+
+
+class GeocoderUnavailable(GazetteerError):
+    """An online geocoder failed; wraps geopy's errors so none leaks out."""
+
+    status = 502
+    code = "geocoder_unavailable"
+
+
+class ModelNotInstalled(GazetteerError):
+    status = 500
+    code = "model_not_installed"
+
+
+class DatabaseMissing(GazetteerError):
+    status = 503
+    code = "database_missing"

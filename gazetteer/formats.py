@@ -1,0 +1,68 @@
+"""The one formatter shared by the CLI, the API and the map: extract results, GeoJSON, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+import sqlite_utils
+
+from . import store
+from .types import Document, Entity, Mention, Point
+
+
+def extract_result(doc: Document, mentions: list[Mention], entities: list[Entity]) -> dict:
+    """The extract contract: {"source", "mentions": [{start, end, text, kind, entity_id, name,
+    lat, lon, geonameid}]}; lat/lon/geonameid are null for groups and unresolved places."""
+    by_id = {e.id: e for e in entities}
+    rows = []
+    for m in mentions:
+        entity = by_id[m.entity_id]
+        point = entity.place.point if entity.place else None
+        rows.append({"start": m.start, "end": m.end, "text": m.text, "kind": m.kind,
+                     "entity_id": m.entity_id, "name": entity.name,
+                     "lat": point.lat if point else None, "lon": point.lon if point else None,
+                     "geonameid": entity.place.geonameid if entity.place else None})
+    return {"source": doc.source, "mentions": rows}
+
+
+FEATURE_COLUMNS = ("id", "name", "kind", "geonameid", "country", "admin1", "feature",
+                   "precision", "confidence", "status", "mentions", "documents")
+
+
+def feature(row: dict, aliases: list[str], groups: list[dict]) -> dict:
+    """One RFC 7946 Feature for a geocoded place row."""
+    properties = {c: row.get(c) for c in FEATURE_COLUMNS}
+    properties.update({"aliases": aliases, "armed_groups": groups, "reason": row.get("reason")})
+    return {"type": "Feature", "id": row["id"],
+            "geometry": {"type": "Point", "coordinates": Point(row["lon"], row["lat"]).geojson()},
+            "properties": properties}
+
+
+def geojson_chunks(db: sqlite_utils.Database, group: str | None = None,
+                   bbox: tuple[float, float, float, float] | None = None) -> Iterator[str]:
+    """Stream a FeatureCollection of the geocoded places, one feature at a time."""
+    yield '{"type": "FeatureCollection", "features": ['
+    first = True
+    for row, aliases, groups in store.iter_geocoded_places(db, group, bbox):
+        yield ("" if first else ",\n") + json.dumps(feature(row, aliases, groups),
+                                                    ensure_ascii=False)
+        first = False
+    yield "]}\n"
+
+
+def csv_chunks(db: sqlite_utils.Database, group: str | None = None,
+               bbox: tuple[float, float, float, float] | None = None) -> Iterator[str]:
+    """Stream the geocoded places as CSV with a header row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*FEATURE_COLUMNS, "lat", "lon", "aliases", "armed_groups"])
+    for row, aliases, groups in store.iter_geocoded_places(db, group, bbox):
+        writer.writerow([*(row.get(c) for c in FEATURE_COLUMNS), row["lat"], row["lon"],
+                         "|".join(aliases), "|".join(g["name"] for g in groups)])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()

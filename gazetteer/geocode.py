@@ -1,0 +1,192 @@
+"""Geocoding: a geopy Geocoder over the offline reference gazetteer, an opt-in cached online
+geocoder, and the disambiguation of a name's readings by the document's context."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlite_utils
+from geopy.exc import GeopyError
+from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders.base import Geocoder
+from geopy.location import Location
+
+from . import store
+from .errors import GeocoderUnavailable
+from .normalise import Resolution, Resolver
+from .types import Place, Point
+
+ADMIN_FEATURES = {"admin1", "admin2", "region", "country", "continent"}
+AREA_FEATURES = ADMIN_FEATURES | {"plain", "desert", "mountain", "river", "highway"}
+EARTH_RADIUS_KM = 6371.0
+
+
+def distance_km(a: Point, b: Point) -> float:
+    """Great-circle distance (haversine): fast enough for hot loops, exact enough to rank."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
+    h = (math.sin((lat2 - lat1) / 2) ** 2
+         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+class OfflineGeocoder(Geocoder):
+    """A geopy geocoder answering from the SQLite reference gazetteer (GeoNames + supplement);
+    it swaps in wherever geopy's Nominatim would go."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        super().__init__(scheme="https", timeout=1, user_agent="gazetteer-offline")
+        self.resolver = resolver
+
+    def geocode(self, query: str, *, exactly_one: bool = True, country_codes=None, **_):
+        readings = [r for r in self.resolver.resolve_place(query)]
+        rows = [(r, store.ref_place(self.resolver.db, r.target)) for r in readings]
+        if country_codes:
+            wanted = {c.upper() for c in ([country_codes] if isinstance(country_codes, str)
+                                          else country_codes)}
+            rows = [(r, row) for r, row in rows if row and row["country"] in wanted]
+        locations = [Location(row["name"], (row["lat"], row["lon"]),
+                              {**row, "score": r.score, "reason": r.reason})
+                     for r, row in rows if row and row["lat"] is not None]
+        locations.sort(key=lambda loc: (-loc.raw["score"], -(loc.raw["population"] or 0)))
+        if not locations:
+            return None
+        return locations[0] if exactly_one else locations
+
+
+class CachedOnlineGeocoder:
+    """An online geopy geocoder (Nominatim by default), rate-limited, answers cached in SQLite.
+    Only used when configured; geopy errors become GeocoderUnavailable."""
+
+    def __init__(self, db: sqlite_utils.Database, geocoder: Geocoder, min_delay: float = 1.0,
+                 provider: str = "nominatim") -> None:
+        self.db = db
+        self.provider = provider
+        self._geocode = RateLimiter(geocoder.geocode, min_delay_seconds=min_delay,
+                                    error_wait_seconds=max(min_delay, 5.0), max_retries=1,
+                                    swallow_exceptions=False)
+
+    def lookup(self, query: str) -> dict | None:
+        """Return {name, lat, lon, raw} for the query, from the cache when we asked before."""
+        cached = self.db.execute("SELECT response FROM geocode_cache WHERE provider = ? AND "
+                                 "query = ?", [self.provider, query]).fetchone()
+        if cached:
+            return json.loads(cached[0])
+        try:
+            location = self._geocode(query, exactly_one=True)
+        except GeopyError as exc:
+            raise GeocoderUnavailable(f"{self.provider} failed for {query!r}: {exc}") from exc
+        answer = None if location is None else {
+            "name": location.address, "lat": location.latitude, "lon": location.longitude}
+        self.db.execute("INSERT OR REPLACE INTO geocode_cache VALUES (?, ?, ?, ?)",
+                        [self.provider, query, json.dumps(answer), store.now()])
+        return answer
+
+
+def make_online_geocoder(db: sqlite_utils.Database, user_agent: str,
+                         min_delay: float) -> CachedOnlineGeocoder:
+    from geopy.geocoders import Nominatim
+
+    return CachedOnlineGeocoder(db, Nominatim(user_agent=user_agent), min_delay)
+
+
+@dataclass
+class DocumentContext:
+    """What a document says about where it is: its countries and its sure places."""
+
+    countries: Counter
+    anchors: list[Point]
+
+
+def document_context(db: sqlite_utils.Database,
+                     readings_per_mention: list[list[Resolution]]) -> DocumentContext:
+    """Countries and points of the mentions that have a single, sure reading."""
+    counts: Counter = Counter()
+    anchors: list[Point] = []
+    for readings in readings_per_mention:
+        rows = [store.ref_place(db, r.target) for r in readings]
+        countries = [row for row in rows if row and row["feature"] == "country"]
+        if countries:  # a country is what a name shared with towns means (see _fit)
+            rows = countries[:1]
+        if len(rows) != 1:
+            continue
+        row = rows[0]
+        if row and row["country"]:
+            counts[row["country"]] += 1
+            if row["lat"] is not None and row["feature"] not in AREA_FEATURES:
+                anchors.append(Point(row["lon"], row["lat"]))
+    return DocumentContext(counts, anchors)
+
+
+def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution],
+                 context: DocumentContext, span_context: str = "") -> Place | None:
+    """Pick the reading that fits the document best; None when there is no reading."""
+    rows = [(r, store.ref_place(db, r.target)) for r in readings]
+    rows = [(r, {**row, "curated": "curated" in r.reason}) for r, row in rows if row is not None]
+    if not rows:
+        return None
+    wants_admin = any(w in f"{name.lower()} {span_context}"
+                      for w in ("province", "governorate", "countryside"))
+    scored = sorted(((_fit(r, row, context, wants_admin), r, row) for r, row in rows),
+                    key=lambda t: (-t[0][0], t[2]["ref_id"]))
+    (score, why), reading, row = scored[0]
+    margin = score - scored[1][0][0] if len(scored) > 1 else 1.0
+    confidence = max(0.05, min(0.99, reading.score * (0.6 + 0.4 * min(1.0, margin + 0.5))))
+    reason = f"{reading.reason}; {len(scored)} candidate(s); {why}"
+    return _place_from_row(row, confidence, reason)
+
+
+def _fit(reading: Resolution, row: dict, context: DocumentContext,
+         wants_admin: bool) -> tuple[float, str]:
+    """Score one reading against the document; returns (score, the reason in words)."""
+    score, why = reading.score, []
+    total = sum(context.countries.values())
+    if total and row["country"]:
+        share = context.countries[row["country"]] / total
+        score += 0.6 * share
+        if share:
+            why.append(f"{row['country']} is {share:.0%} of the document's places")
+    if context.anchors and row["lat"] is not None:
+        nearest = min(distance_km(Point(row["lon"], row["lat"]), a) for a in context.anchors)
+        score += 0.3 * max(0.0, 1 - nearest / 500)
+        why.append(f"{nearest:.0f} km from the nearest sure place")
+    if row["feature"] in ("country", "continent"):
+        score += 1.0  # a name shared by a country and a town means the country in reports
+        why.append(row["feature"])
+    elif wants_admin == (row["feature"] in ADMIN_FEATURES):
+        score += 0.5
+        why.append("administrative region named as such" if wants_admin else "settlement")
+    if row.get("curated"):
+        score += 0.2
+        why.append("curated name")
+    population = row["population"] or 0
+    score += 0.05 * math.log10(1 + population)
+    if population:
+        why.append(f"population {population:,}")
+    return score, ", ".join(why) or "only reading"
+
+
+def _place_from_row(row: dict, confidence: float, reason: str) -> Place:
+    approximate = "approximate" in (row.get("source") or "") or row["feature"] in AREA_FEATURES
+    return Place(
+        ref_id=row["ref_id"], name=row["name"],
+        point=Point(row["lon"], row["lat"]) if row["lat"] is not None else None,
+        geonameid=row["geonameid"], country=row["country"], admin1=row["admin1"],
+        feature=row["feature"], confidence=confidence,
+        precision=3 if row["feature"] in AREA_FEATURES else 1,
+        reason=reason, geocoder="offline",
+        status="resolved" if not approximate or row["feature"] in AREA_FEATURES else "approximate")
+
+
+def fallback_place(name: str, near: Place | None) -> Place:
+    """A place the gazetteer lacks: kept, located at the most specific enclosing place the
+    text gives (precision 2, low confidence), or unresolved when the text gives none."""
+    if near is None or near.point is None:
+        return Place(None, name, None, confidence=0.0, reason="no gazetteer match",
+                     status="unresolved")
+    return Place(None, name, near.point, country=near.country, admin1=near.admin1,
+                 confidence=0.2, precision=2 if near.precision == 1 else 3,
+                 reason=f"not in the gazetteer; placed at {near.name}, named in the same "
+                        f"sentence", status="approximate")

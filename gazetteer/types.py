@@ -1,0 +1,97 @@
+"""The dataclasses the stages pass to each other: Document, Candidate, Mention, Place, Point."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Kind = Literal["place", "armed_group"]
+KINDS: tuple[str, ...] = ("place", "armed_group")
+
+
+@dataclass(frozen=True)
+class Point:
+    """A WGS84 point; x is longitude, y is latitude, so GeoJSON order comes from one place."""
+
+    x: float
+    y: float
+
+    @property
+    def lat(self) -> float:
+        return self.y
+
+    @property
+    def lon(self) -> float:
+        return self.x
+
+    def geojson(self) -> list[float]:
+        return [round(self.x, 6), round(self.y, 6)]
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str  # sha256 of the text
+    text: str
+    title: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span the extractor thinks may name a place or an armed group."""
+
+    start: int
+    end: int
+    text: str
+    label: str  # spaCy NER label, or GAZETTEER / RULE for our own matchers
+    method: str  # ner, gazetteer, rule
+    kind_hint: str | None  # place / armed_group when the source knows, else None
+    sent_start: int
+    sent_end: int
+    context: str = ""  # the words right after the span ("province", "camp", ...)
+
+
+@dataclass
+class Place:
+    """A geocoded (or unresolved) place, as the geocoder decided it."""
+
+    ref_id: str | None
+    name: str
+    point: Point | None
+    geonameid: int | None = None
+    country: str | None = None
+    admin1: str | None = None
+    feature: str | None = None
+    confidence: float = 0.0
+    precision: int | None = None  # ACLED-style: 1 exact, 2 near/within district, 3 region
+    reason: str = ""
+    geocoder: str = "offline"
+    status: str = "resolved"  # resolved / approximate / unresolved
+
+
+@dataclass
+class Entity:
+    id: str
+    kind: str
+    name: str
+    key: str
+    place: Place | None = None
+    attrs: dict = field(default_factory=dict)  # registry facts: type, parent, wikidata...
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (name, source)
+
+
+@dataclass
+class Mention:
+    document_id: str
+    start: int
+    end: int
+    text: str
+    kind: str
+    entity_id: str
+    sentence: str
+    method: str
+    confidence: float
+    resolution: str = ""  # how the name was resolved (exact alias, folded key, fuzzy 93...)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
