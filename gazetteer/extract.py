@@ -4,7 +4,7 @@ armed-group name rules -> candidate spans, each resolved and kept or dropped by 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import spacy
 from spacy.language import Language
@@ -34,7 +34,13 @@ PLACE_TYPE_WORDS = {
     "airport", "prison", "highway", "district", "countryside", "mosque", "square",
     "monastery", "hospital", "dam", "plain", "mountains", "crossing", "base",
 }
-ADMIN_WORDS = {"province", "provinces", "governorate", "governorates", "countryside"}
+# Adjectives before a place name that are not part of it ("northern Syria" -> Syria), tried
+# only when the whole span is unknown, so "Eastern Ghouta" stays whole.
+DIRECTION_WORDS = {
+    "northern", "southern", "eastern", "western", "central", "northeastern", "northwestern",
+    "southeastern", "southwestern", "north-eastern", "north-western", "south-eastern",
+    "south-western", "rural", "greater", "coastal", "occupied",
+}
 ARTICLE_WORDS = {"al", "el", "as", "ash", "ad", "ar", "az", "at", "an", "ath", "adh", "-"}
 # NER labels that name places; ORG and PERSON are still candidates (the model mislabels
 # Arabic names), resolved against the gazetteer and registry whatever their label.
@@ -168,9 +174,17 @@ def extract_candidates(doc: Doc) -> list[Candidate]:
     spans: list[tuple[Span, str, str, str | None]] = []
     spans += [(s, "GAZETTEER", "gazetteer", s.label_) for s in doc.spans.get("gazetteer", [])]
     spans += [(s, "RULE", "rule", "armed_group") for s in doc.spans.get("group_rules", [])]
-    spans += [(e, e.label_, "ner", None) for e in doc.ents
-              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS]
+    spans += [(part, e.label_, "ner", None) for e in doc.ents
+              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS for part in _split_possessive(e)]
     return [_candidate(doc, span, label, method, kind) for span, label, method, kind in spans]
+
+
+def _split_possessive(span: Span) -> list[Span]:
+    """"Palmyra's Freedom Square" names two places side by side, not one."""
+    for i, token in enumerate(span):
+        if token.text in {"'s", "\u2019s"} and 0 < i < len(span) - 1:
+            return [span[:i], span[i + 1:]]
+    return [span]
 
 
 def _candidate(doc: Doc, span: Span, label: str, method: str, kind: str | None) -> Candidate:
@@ -238,12 +252,14 @@ def choose_mentions(candidates: list[Candidate], resolve: Resolve,
 
 def _judge(cand: Candidate, resolve: Resolve, is_demonym: Callable[[str], bool]):
     """(candidate, kind or None for a blocker, priority, readings), or None to drop it."""
+    if cand.kind_hint == "block":
+        return cand, None, 3, []
     if cand.method in ("gazetteer", "rule"):
-        readings = resolve(cand.text, cand.kind_hint) or _resolve_base(cand, resolve)
+        cand, readings = _read(cand, resolve, cand.kind_hint)
         return cand, cand.kind_hint, 3 if cand.method == "gazetteer" else 2, readings
     if not cand.text[:1].isupper() and not cand.text[:1].isdigit():
         return (cand, None, 1, []) if cand.label in BLOCKING_LABELS else None
-    readings = resolve(cand.text, None) or _resolve_base(cand, resolve)
+    cand, readings = _read(cand, resolve, None)
     best = _acceptable(cand, readings)
     if best is not None:
         return cand, best.kind, 2, [r for r in readings if r.kind == best.kind]
@@ -254,12 +270,23 @@ def _judge(cand: Candidate, resolve: Resolve, is_demonym: Callable[[str], bool])
     return None
 
 
-def _resolve_base(cand: Candidate, resolve: Resolve) -> list[Resolution]:
-    """'Homs province', 'Yarmouk camp': when the whole span is unknown, read the name alone."""
-    words = cand.text.split()
+def _read(cand: Candidate, resolve: Resolve, kind: str | None
+          ) -> tuple[Candidate, list[Resolution]]:
+    """Resolve the whole span; when it is unknown, read 'Homs province' and 'Yarmouk camp'
+    as the name alone, and 'northern Syria' as Syria (the span shrinks to the name)."""
+    readings = resolve(cand.text, kind)
+    if readings:
+        return cand, readings
+    words = cand.text.split(" ")
     if len(words) > 1 and words[-1].lower() in PLACE_TYPE_WORDS:
-        return resolve(" ".join(words[:-1]), "place")
-    return []
+        return cand, resolve(" ".join(words[:-1]), "place")
+    if len(words) > 1 and words[0].lower() in DIRECTION_WORDS and kind != "armed_group":
+        rest = " ".join(words[1:])
+        readings = resolve(rest, "place")
+        if readings:
+            start = cand.end - len(rest)
+            return replace(cand, start=start, text=rest), readings
+    return cand, []
 
 
 def _acceptable(cand: Candidate, readings: list[Resolution]) -> Resolution | None:

@@ -21,6 +21,7 @@ from .types import Place, Point
 
 ADMIN_FEATURES = {"admin1", "admin2", "region", "country", "continent"}
 AREA_FEATURES = ADMIN_FEATURES | {"plain", "desert", "mountain", "river", "highway"}
+SETTLEMENT_FEATURES = {"city", "town", "village", "neighbourhood", "camp"}
 EARTH_RADIUS_KM = 6371.0
 
 
@@ -107,9 +108,8 @@ def document_context(db: sqlite_utils.Database,
     anchors: list[Point] = []
     for readings in readings_per_mention:
         rows = [store.ref_place(db, r.target) for r in readings]
-        countries = [row for row in rows if row and row["feature"] == "country"]
-        if countries:  # a country is what a name shared with towns means (see _fit)
-            rows = countries[:1]
+        if any(row and row["feature"] in ("country", "continent") for row in rows):
+            continue  # naming a country says little about where the other places are
         if len(rows) != 1:
             continue
         row = rows[0]
@@ -155,14 +155,17 @@ def _fit(reading: Resolution, row: dict, context: DocumentContext,
     if row["feature"] in ("country", "continent"):
         score += 1.0  # a name shared by a country and a town means the country in reports
         why.append(row["feature"])
-    elif wants_admin == (row["feature"] in ADMIN_FEATURES):
+    elif wants_admin and row["feature"] in ADMIN_FEATURES:
         score += 0.5
-        why.append("administrative region named as such" if wants_admin else "settlement")
+        why.append("administrative region named as such")
+    elif not wants_admin and row["feature"] in SETTLEMENT_FEATURES:
+        score += 0.5  # a populated place over a same-named hill, stream or district
+        why.append("settlement")
     if row.get("curated"):
         score += 0.2
         why.append("curated name")
     population = row["population"] or 0
-    score += 0.05 * math.log10(1 + population)
+    score += 0.15 * math.log10(1 + population)
     if population:
         why.append(f"population {population:,}")
     return score, ", ".join(why) or "only reading"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,19 +49,23 @@ def open_engine(settings: Settings) -> Engine:
     registry = Registry.load(settings.data_dir)
     resolver = Resolver(db, registry, settings.fuzzy_threshold)
     nlp = load_nlp(settings.spacy_model)
-    nlp.get_pipe("gazetteer_matcher").add_names(resolver.curated_names())
+    not_entities = json.loads((settings.data_dir / "not_entities.json").read_text("utf-8"))
+    nlp.get_pipe("gazetteer_matcher").add_names(
+        resolver.curated_names() + [(n, "block") for n in not_entities["organisations"]])
     online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
               if settings.geocoder == "nominatim" else None)
-    engine = Engine(settings, db, nlp, registry, resolver, online, _demonyms())
+    engine = Engine(settings, db, nlp, registry, resolver, online,
+                    _demonyms(not_entities["communities"]))
     engine.new_names = store.new_entity_keys(db)
     return engine
 
 
-def _demonyms() -> set[str]:
-    """Folded demonyms and nationality adjectives (Syrian, Iraqi): never places."""
+def _demonyms(communities: list[str]) -> set[str]:
+    """Folded demonyms, nationality adjectives and communities (Syrian, Alawites): never
+    places."""
     import countryinfo
 
-    names = {"alawite", "alawi", "sunni", "shia", "kurdish", "arab", "western", "eastern"}
+    names = set(communities)
     for info in countryinfo.all_countries():
         demonym = info.demonym()
         if demonym:

