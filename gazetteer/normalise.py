@@ -55,7 +55,7 @@ class Registry:
 
     def names(self, group_id: str) -> list[str]:
         group = self.groups[group_id]
-        return [group["name"], *group.get("aliases", [])]
+        return [group["name"], *group.get("aliases", []), *group.get("acronyms", [])]
 
 
 def group_entity_id(group_id: str) -> str:
