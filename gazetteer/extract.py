@@ -238,8 +238,10 @@ def choose_mentions(candidates: list[Candidate], resolve: Resolve,
     for cand, kind, priority, readings in ranked:
         if any(cand.start < e and s < cand.end for s, e in taken):
             continue
-        if kind is None:
+        if kind is None:  # curated non-entities take their span; unresolved names shade places
             blockers.append(cand)
+            if cand.method == "gazetteer":
+                taken.append((cand.start, cand.end))
             continue
         if kind == "place" and any(b.start <= cand.start and cand.end <= b.end
                                    and (b.end - b.start) > (cand.end - cand.start)

@@ -36,7 +36,9 @@ WORD_VARIANTS: dict[str, str] = {
     "kataeb": "kataib", "katayib": "kataib", "kataib": "kataib",
     "liwaa": "liwa", "lewa": "liwa",
     "mohammed": "muhammad", "mohammad": "muhammad", "muhammed": "muhammad", "mohamed": "muhammad",
-    "abdel": "abd", "abdul": "abd", "abdal": "abd",
+    "abdel": "abd", "abdul": "abd", "abdal": "abd", "khaled": "khalid", "saleem": "salim",
+    "omar": "umar", "othman": "uthman", "osman": "uthman", "hezbollah": "hizbullah",
+    "hizballah": "hizbullah", "hizbollah": "hizbullah",
 }
 
 # Letter rules, applied in order to each token (after WORD_VARIANTS).

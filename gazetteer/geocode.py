@@ -172,15 +172,15 @@ def _fit(reading: Resolution, row: dict, context: DocumentContext,
 
 
 def _place_from_row(row: dict, confidence: float, reason: str) -> Place:
-    approximate = "approximate" in (row.get("source") or "") or row["feature"] in AREA_FEATURES
+    approximate = "approximate" in (row.get("note") or "")
     return Place(
         ref_id=row["ref_id"], name=row["name"],
         point=Point(row["lon"], row["lat"]) if row["lat"] is not None else None,
         geonameid=row["geonameid"], country=row["country"], admin1=row["admin1"],
         feature=row["feature"], confidence=confidence,
-        precision=3 if row["feature"] in AREA_FEATURES else 1,
+        precision=3 if row["feature"] in AREA_FEATURES else 2 if approximate else 1,
         reason=reason, geocoder="offline",
-        status="resolved" if not approximate or row["feature"] in AREA_FEATURES else "approximate")
+        status="approximate" if approximate else "resolved")
 
 
 def fallback_place(name: str, near: Place | None) -> Place:

@@ -18,6 +18,8 @@ FOCUS_COUNTRIES: tuple[str, ...] = ("SY", "IQ", "LB", "JO", "TR", "IL", "PS")
 # Elsewhere, a town this small is far more often a false friend ("Iran" -> Iraan, Texas) than
 # the place a report means; curated names are exempt.
 MIN_POPULATION_ABROAD = 15_000
+# Towns next door this large are matched by name in text, like curated names.
+MATCHER_MIN_POPULATION = 50_000
 _DIGITS = re.compile(r"\d+")
 
 
@@ -90,7 +92,8 @@ class Resolver:
         """(name, kind) pairs for the extraction matcher: registry aliases and curated places."""
         pairs = [(name, "armed_group") for gid in self.registry.groups
                  for name in self.registry.names(gid)]
-        pairs += [(row["name"], "place") for row in store.curated_ref_names(self.db, ())]
+        pairs += [(name, "place") for name in store.matcher_names(
+            self.db, FOCUS_COUNTRIES[0], FOCUS_COUNTRIES[1:], MATCHER_MIN_POPULATION)]
         return pairs
 
     def resolve(self, name: str, kind: str | None = None, fuzzy: bool = True) -> list[Resolution]:

@@ -41,17 +41,19 @@ class Engine:
         return any(k in self.demonyms for k in (key, key[:-1], key[:-2]))
 
 
-def open_engine(settings: Settings) -> Engine:
+def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
     """Open (creating if needed) the database, build the reference gazetteer if it is
-    missing or stale, and load the spaCy model with our components."""
+    missing or stale, and load the spaCy model with our components (or reuse nlp, loaded
+    by an earlier engine over the same curated data)."""
     db = store.open_db(settings.database)
     build_reference(db, settings.data_dir, settings.min_city_population)
     registry = Registry.load(settings.data_dir)
     resolver = Resolver(db, registry, settings.fuzzy_threshold)
-    nlp = load_nlp(settings.spacy_model)
     not_entities = json.loads((settings.data_dir / "not_entities.json").read_text("utf-8"))
-    nlp.get_pipe("gazetteer_matcher").add_names(
-        resolver.curated_names() + [(n, "block") for n in not_entities["organisations"]])
+    if nlp is None:
+        nlp = load_nlp(settings.spacy_model)
+        nlp.get_pipe("gazetteer_matcher").add_names(
+            resolver.curated_names() + [(n, "block") for n in not_entities["organisations"]])
     online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
               if settings.geocoder == "nominatim" else None)
     engine = Engine(settings, db, nlp, registry, resolver, online,

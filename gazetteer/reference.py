@@ -16,7 +16,7 @@ from .fold import fold_name, skeleton
 
 # Latin-script names only: other scripts transliterate into noise that English text never has.
 _LATIN = re.compile(r"^[\u0000-\u024f\u1e00-\u1eff\u2018\u2019\u02bb-\u02bf]+$")
-REFERENCE_VERSION = "3"
+REFERENCE_VERSION = "4"
 
 
 def name_rows(ref_id: str, names: Iterable[str], curated: bool = False) -> Iterator[dict]:
@@ -116,7 +116,7 @@ def _supplement_rows(supplement: dict, known: dict[str, dict]) -> tuple[list[dic
                        "lon": place.get("lon", base.get("lon")), "country": place.get("country"),
                        "admin1": place.get("admin1"), "feature": place.get("feature"),
                        "population": base.get("population", 0), "source": "supplement",
-                       "within": within})
+                       "within": within, "note": place.get("source")})
         names.extend(name_rows(ref_id, [place["name"], *place.get("aliases", [])], curated=True))
     for extra in supplement.get("geonames_aliases", []):
         ref_id = ref_id_for(extra["geonameid"])

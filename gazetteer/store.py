@@ -21,7 +21,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS ref_places (
     ref_id TEXT PRIMARY KEY, geonameid INTEGER, name TEXT NOT NULL, lat REAL, lon REAL,
-    country TEXT, admin1 TEXT, feature TEXT, population INTEGER, source TEXT, within TEXT);
+    country TEXT, admin1 TEXT, feature TEXT, population INTEGER, source TEXT, within TEXT,
+    note TEXT);
 CREATE TABLE IF NOT EXISTS ref_names (
     ref_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, skel TEXT NOT NULL,
     curated INTEGER NOT NULL DEFAULT 0);
@@ -109,7 +110,8 @@ def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
 # ---- reference gazetteer --------------------------------------------------------------------
 
 def insert_ref_places(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
-    db["ref_places"].insert_all(rows, batch_size=5000, replace=True)
+    db["ref_places"].insert_all(({"note": None, **row} for row in rows), batch_size=5000,
+                                replace=True)
 
 
 def insert_ref_names(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
@@ -142,7 +144,7 @@ def count_ref_places(db: sqlite_utils.Database, source: str | None = None) -> in
 
 
 _REF_COLUMNS = ("ref_id, geonameid, name, lat, lon, country, admin1, feature, population, "
-                "source, within")
+                "source, within, note")
 
 
 def ref_places_by_key(db: sqlite_utils.Database, key: str, column: str = "key") -> list[dict]:
@@ -163,6 +165,18 @@ def ref_names_for(db: sqlite_utils.Database, ref_id: str, limit: int = 50) -> li
     return [r["name"] for r in db.query(
         "SELECT name FROM ref_names WHERE ref_id = ? ORDER BY curated DESC, rowid LIMIT ?",
         [ref_id, limit])]
+
+
+def matcher_names(db: sqlite_utils.Database, home: str, neighbours: tuple[str, ...],
+                  min_population: int) -> list[str]:
+    """Names for the extraction matcher: curated ones, every name of a place in the home
+    country, and the names of large towns next door (thousands, not GeoNames' millions)."""
+    marks = ",".join("?" * len(neighbours))
+    return [r[0] for r in db.execute(
+        f"SELECT DISTINCT n.name FROM ref_names n JOIN ref_places p USING (ref_id) "
+        f"WHERE n.curated = 1 OR (length(n.key) >= 4 AND n.name != lower(n.name) AND (p.country = ? OR "
+        f"(p.country IN ({marks}) AND p.population >= ?)))",
+        [home, *neighbours, min_population])]
 
 
 def has_curated_names(db: sqlite_utils.Database, ref_id: str) -> bool:

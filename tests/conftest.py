@@ -1,0 +1,60 @@
+"""Real parts, built once per session: the spaCy model, a reference gazetteer in a real
+SQLite file, and a database holding the seed corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gazetteer import store
+from gazetteer.config import load_settings
+from gazetteer.pipeline import Engine, open_engine, run
+
+TESTS_DIR = Path(__file__).parent
+GOLD = TESTS_DIR / "data" / "seeds.gold.json"
+
+
+@pytest.fixture(scope="session")
+def reference_db(tmp_path_factory) -> Path:
+    """A database with the reference gazetteer and nothing else (built once: ~40 s)."""
+    path = tmp_path_factory.mktemp("reference") / "reference.db"
+    engine = open_engine(load_settings({"database": path}, environ={}))
+    engine.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.db.conn.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_nlp(reference_db):
+    return open_engine(load_settings({"database": reference_db}, environ={})).nlp
+
+
+def make_engine(path: Path, nlp, **overrides) -> Engine:
+    return open_engine(load_settings({"database": path, **overrides}, environ={}), nlp=nlp)
+
+
+@pytest.fixture
+def engine(tmp_path, reference_db, shared_nlp) -> Engine:
+    """An engine over a private copy of the reference database: tests may write to it."""
+    path = tmp_path / "gazetteer.db"
+    shutil.copy(reference_db, path)
+    return make_engine(path, shared_nlp)
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory, reference_db, shared_nlp) -> Path:
+    """A database holding the seed corpus, built by the real pipeline (read-only in tests)."""
+    path = tmp_path_factory.mktemp("seeded") / "gazetteer.db"
+    shutil.copy(reference_db, path)
+    engine = make_engine(path, shared_nlp)
+    report = run(engine, [engine.settings.seeds_dir])
+    assert len(report.added) == 2, report
+    engine.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def seeded(seeded_db):
+    return store.open_db(seeded_db, create=False)

@@ -1,0 +1,81 @@
+"""Normalisation: the registry, and every spelling of one thing resolved to one id."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gazetteer.config import Settings
+from gazetteer.normalise import Registry, new_entity_id
+
+DATA = Settings().data_dir
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return Registry.load(DATA)
+
+
+def test_registry_is_curated_and_consistent(registry):
+    groups = json.loads((DATA / "armed_groups.json").read_text("utf-8"))["groups"]
+    assert len(groups) >= 60
+    ids = [g["id"] for g in groups]
+    assert len(ids) == len(set(ids))
+    for group in groups:
+        assert group["name"] and group["type"] and group["source"]
+        assert group["parent"] is None or group["parent"] in registry.groups
+    assert registry.groups["nusra-front"]["parent"] == "al-qaeda"
+
+
+@pytest.mark.parametrize("names,group", [
+    (["Nusra", "Jabhat al-Nusra", "al-Nusra Front", "Al Nusrah Front", "Jabhat an-Nusra"], "nusra-front"),
+    (["ISIS", "ISIL", "IS", "Daesh", "Islamic State", "Islamic State of Iraq and Syria"], "isis"),
+    (["Ahrar al-Sham", "Ahrar ash-Sham", "Ahrar assh-Sham"], "ahrar-al-sham"),
+    (["FSA", "Free Syrian Army", "Free Army"], "fsa"),
+    (["Jaish al-Fatah", "Army of Conquest", "Jaysh al-Fath"], "jaish-al-fatah"),
+    (["Jaish al-Islam", "Army of Islam", "Islam Army"], "jaish-al-islam"),
+])
+def test_variants_resolve_to_one_group(engine, names, group):
+    for name in names:
+        readings = engine.resolver.resolve(name, "armed_group")
+        assert readings and readings[0].target == group, name
+
+
+def test_related_groups_stay_distinct(engine):
+    targets = {engine.resolver.resolve(n, "armed_group")[0].target
+               for n in ("al-Qaeda", "Nusra", "Liwa al-Islam", "Jaish al-Islam")}
+    assert len(targets) == 4
+
+
+def test_acronym_is_case_sensitive(engine):
+    assert engine.resolver.resolve_group("is") == []
+    assert engine.resolver.resolve_group("IS")[0].target == "isis"
+
+
+def test_fuzzy_match_catches_an_unseen_spelling_with_its_score(engine):
+    (reading,) = engine.resolver.resolve_group("Jabhat al-Nusrra")
+    assert reading.target == "nusra-front"
+
+
+@pytest.mark.parametrize("names,ref", [
+    (["Jisr al-Shughour", "Jisr ash-Shughur", "Jesr al-Shughour"], "gn-169023"),
+    (["Kassab", "Kessab"], "gn-168519"),
+    (["Deir ez-Zor", "Deir al-Zour"], "gn-170794"),
+])
+def test_place_variants_resolve_to_one_geonames_place(engine, names, ref):
+    for name in names:
+        assert ref in {r.target for r in engine.resolver.resolve_place(name)}, name
+
+
+def test_homs_and_hama_are_not_merged(engine):
+    homs = {r.target for r in engine.resolver.resolve_place("Homs")}
+    hama = {r.target for r in engine.resolver.resolve_place("Hama")}
+    assert homs and hama and not homs & hama
+
+
+def test_new_entity_ids_are_deterministic_and_shared_by_variants():
+    from gazetteer.fold import fold_name
+
+    a = new_entity_id("armed_group", fold_name("Liwa Suqur al-Ghab"))
+    b = new_entity_id("armed_group", fold_name("Liwa Suqour al-Ghab"))
+    assert a == b == "group-x-liwa-sukur-ghab"

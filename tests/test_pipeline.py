@@ -1,0 +1,98 @@
+"""The pipeline on the seed corpus: the issue's acceptance checks, on the real model and DB."""
+
+import sqlite3
+
+import pytest
+
+from gazetteer import store
+from gazetteer.geocode import distance_km
+from gazetteer.pipeline import run
+from gazetteer.types import Point
+
+
+def entity_ids_of(db, *texts):
+    marks = ",".join("?" * len(texts))
+    return {r[0] for r in db.execute(
+        f"SELECT DISTINCT entity_id FROM mentions WHERE text IN ({marks})", texts)}
+
+
+@pytest.mark.parametrize("texts,lat,lon", [
+    (("Jisr al-Shughour",), 35.8126, 36.3176),
+    (("Kassab",), 35.9264, 35.9897),
+    (("Yarmouk", "Yarmouk camp"), 33.4742, 36.3031),
+])
+def test_seed_places_are_one_entity_within_10_km(seeded, texts, lat, lon):
+    (entity_id,) = entity_ids_of(seeded, *texts)
+    entity = store.get_entity(seeded, entity_id)
+    assert distance_km(Point(entity["lon"], entity["lat"]), Point(lon, lat)) < 10
+
+
+@pytest.mark.parametrize("texts,group", [
+    (("Nusra", "Jabhat al-Nusra", "al-Nusra Front"), "ag-nusra-front"),
+    (("Ahrar al-Sham", "Ahrar ash-Sham", "Ahrar assh-Sham"), "ag-ahrar-al-sham"),
+    (("ISIS", "ISIL", "Daesh", "Islamic State"), "ag-isis"),
+])
+def test_seed_group_variants_are_one_entity(seeded, texts, group):
+    for text in texts:
+        assert entity_ids_of(seeded, text) == {group}, text
+
+
+def test_every_mention_points_into_its_document(seeded):
+    rows = seeded.execute("SELECT d.text, m.start, m.\"end\", m.text FROM mentions m "
+                          "JOIN documents d ON d.id = m.document_id").fetchall()
+    assert len(rows) > 500
+    assert all(text[start:end] == surface for text, start, end, surface in rows)
+
+
+def test_unresolved_places_are_kept_not_dropped(seeded):
+    statuses = {r[0] for r in seeded.execute("SELECT status FROM entities WHERE kind='place'")}
+    assert "resolved" in statuses
+    rows = seeded.execute("SELECT count(*) FROM entities e WHERE e.kind = 'place' AND NOT EXISTS "
+                          "(SELECT 1 FROM mentions m WHERE m.entity_id = e.id)").fetchone()
+    assert rows[0] == 0
+
+
+def test_reingesting_the_corpus_adds_and_changes_nothing(engine):
+    first = run(engine, [engine.settings.seeds_dir])
+    before = engine.db.execute("SELECT count(*), group_concat(id) FROM mentions").fetchone()
+    second = run(engine, [engine.settings.seeds_dir])
+    after = engine.db.execute("SELECT count(*), group_concat(id) FROM mentions").fetchone()
+    assert len(first.added) == 2 and second.added == [] and len(second.unchanged) == 2
+    assert before == after
+
+
+def test_bad_files_are_reported_and_lose_nothing(engine, tmp_path):
+    run(engine, [engine.settings.seeds_dir])
+    before = store.count_rows(engine.db, "mentions")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\xfa caf\xe9")
+    report = run(engine, [tmp_path, tmp_path / "missing.txt"])
+    assert sorted(s.source.rsplit("/", 1)[-1] for s in report.skipped) == [
+        "bad.txt", "binary.txt", "empty.txt", "missing.txt"]
+    assert store.count_rows(engine.db, "mentions") == before
+    assert store.count_rows(engine.db, "documents") == 2
+
+
+def test_a_failed_write_rolls_back_whole(engine):
+    db = engine.db
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction(db):
+            db.execute("INSERT INTO meta VALUES ('probe', 'x')")
+            db.execute("INSERT INTO meta VALUES ('probe', 'again')")
+    assert store.get_meta(db, "probe") is None
+
+
+def test_curated_values_survive_a_refresh(engine):
+    run(engine, [engine.settings.seeds_dir])
+    engine.db.execute("UPDATE entities SET curated = ?, lat = 1.0 WHERE id = 'gn-168519'",
+                      ['{"lat": 1.0}'])
+    engine.db.execute("DELETE FROM documents WHERE 0")
+    from gazetteer.pipeline import analyse
+    from gazetteer.types import Document
+
+    doc = Document("x", "Kassab was shelled.", "x", "x")
+    ((_, _, entities),) = analyse(engine, [doc])
+    for entity in entities:
+        store.upsert_entity(engine.db, entity)
+    assert store.get_entity(engine.db, "gn-168519")["lat"] == 1.0
