@@ -16,7 +16,7 @@ from .fold import fold_name, skeleton
 
 # Latin-script names only: other scripts transliterate into noise that English text never has.
 _LATIN = re.compile(r"^[\u0000-\u024f\u1e00-\u1eff\u2018\u2019\u02bb-\u02bf]+$")
-REFERENCE_VERSION = "4"
+REFERENCE_VERSION = "5"
 
 
 def name_rows(ref_id: str, names: Iterable[str], curated: bool = False) -> Iterator[dict]:
@@ -121,9 +121,17 @@ def _supplement_rows(supplement: dict, known: dict[str, dict]) -> tuple[list[dic
     for extra in supplement.get("geonames_aliases", []):
         ref_id = ref_id_for(extra["geonameid"])
         if ref_id in known:
-            names.extend(name_rows(ref_id, [extra.get("name", ""), *extra.get("aliases", [])],
-                                   curated=True))
+            names.extend(name_rows(ref_id, _display_first(extra), curated=True))
     return places, names
+
+
+def _display_first(entry: dict) -> list[str]:
+    """Names of a GeoNames place, the one to display first: GeoNames' own name unless it
+    carries transliteration marks (Ḩamāh), then the first curated alias (Hama)."""
+    name, aliases = entry.get("name", ""), entry.get("aliases", [])
+    if aliases and not name.isascii():
+        return [aliases[0], name, *aliases[1:]]
+    return [name, *aliases]
 
 
 def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: int = 500,

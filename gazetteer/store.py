@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,6 +54,8 @@ CREATE INDEX IF NOT EXISTS mentions_document ON mentions(document_id, start);
 CREATE TABLE IF NOT EXISTS curations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, action TEXT NOT NULL,
     payload TEXT, who TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS merges (
+    from_id TEXT PRIMARY KEY, into_id TEXT NOT NULL, who TEXT, at TEXT);
 CREATE TABLE IF NOT EXISTS geocode_cache (
     provider TEXT NOT NULL, query TEXT NOT NULL, response TEXT, fetched_at TEXT,
     PRIMARY KEY (provider, query));
@@ -81,6 +84,9 @@ def open_db(path: Path | str, create: bool = True) -> sqlite_utils.Database:
     if create:
         db.executescript(_SCHEMA)
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        if "aliases_fts" not in db.table_names():
+            db["aliases"].enable_fts(["name", "key"], create_triggers=True,
+                                     tokenize="unicode61 remove_diacritics 2")
     return db
 
 
@@ -211,7 +217,13 @@ def document_exists(db: sqlite_utils.Database, document_id: str) -> bool:
 
 def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Mention],
                   entities: list[Entity]) -> None:
-    """Store a document with its mentions and entities in one transaction."""
+    """Store a document with its mentions and entities in one transaction; entities a
+    curator merged away are redirected to the entity they were merged into."""
+    redirects = merged_ids(db)
+    if redirects:
+        mentions = [replace(m, entity_id=redirects.get(m.entity_id, m.entity_id))
+                    for m in mentions]
+        entities = [e for e in entities if e.id not in redirects]
     with transaction(db):
         db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?, ?)",
                    [doc.id, doc.title, doc.source, doc.text, len(doc.text), now()])
@@ -233,7 +245,7 @@ def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
     row = _entity_row(entity)
     existing = db.execute("SELECT curated FROM entities WHERE id = ?", [entity.id]).fetchone()
     curated = json.loads(existing[0]) if existing and existing[0] else {}
-    row.update(curated)
+    row.update({k: v for k, v in curated.items() if not k.startswith("_")})
     row["curated"] = json.dumps(curated) if curated else None
     db["entities"].upsert(row, pk="id")
     for name, source in entity.aliases:
@@ -284,26 +296,143 @@ def entity_aliases(db: sqlite_utils.Database, entity_id: str) -> list[dict]:
         [entity_id])]
 
 
+def fts_query(q: str) -> str | None:
+    """A safe FTS5 query from user text: folded words, each quoted, prefix-matched (user
+    text never reaches FTS syntax, so quotes, NEAR and * are just characters)."""
+    from .fold import fold_name
+
+    words = fold_name(q).split()[:12]
+    return " ".join(f'"{w}"*' for w in words) or None
+
+
 def list_entities(db: sqlite_utils.Database, kind: str | None = None, q: str | None = None,
-                  limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    """Return (page of entities with mention counts, total), filtered by kind and name."""
+                  limit: int = 50, offset: int = 0, country: str | None = None,
+                  bbox: tuple[float, float, float, float] | None = None
+                  ) -> tuple[list[dict], int]:
+    """Return (page of entities with mention counts, total), filtered by kind, any alias
+    in any spelling (FTS5 over folded keys), country and bounding box (w, s, e, n)."""
     where, params = ["1=1"], []
     if kind:
         where.append("e.kind = ?")
         params.append(kind)
-    if q:
-        from .fold import fold_name
-
-        where.append("e.id IN (SELECT entity_id FROM aliases WHERE key LIKE ? OR name LIKE ?)")
-        params += [f"%{fold_name(q)}%", f"%{q}%"]
+    if q is not None:
+        query = fts_query(q)
+        if query is None:
+            return [], 0
+        where.append("e.id IN (SELECT a.entity_id FROM aliases a JOIN aliases_fts f "
+                     "ON f.rowid = a.rowid WHERE aliases_fts MATCH ?)")
+        params.append(query)
+    if country:
+        where.append("e.country = ?")
+        params.append(country.upper())
+    if bbox:
+        where.append("e.lon BETWEEN ? AND ? AND e.lat BETWEEN ? AND ?")
+        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
     clause = " AND ".join(where)
     total = db.execute(f"SELECT count(*) FROM entities e WHERE {clause}", params).fetchone()[0]
     rows = [dict(r) for r in db.query(
-        f"SELECT e.id, e.kind, e.name, e.lat, e.lon, e.geonameid, e.country, e.status, "
-        f"(SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions "
-        f"FROM entities e WHERE {clause} ORDER BY mentions DESC, e.name LIMIT ? OFFSET ?",
+        f"SELECT e.id, e.kind, e.name, e.lat, e.lon, e.geonameid, e.country, e.precision, "
+        f"e.status, (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions "
+        f"FROM entities e WHERE {clause} ORDER BY mentions DESC, e.name, e.id LIMIT ? OFFSET ?",
         params + [limit, offset])]
     return rows, total
+
+
+def entity_counts(db: sqlite_utils.Database, entity_id: str) -> dict:
+    row = db.execute("SELECT count(*), count(DISTINCT document_id) FROM mentions "
+                     "WHERE entity_id = ?", [entity_id]).fetchone()
+    return {"mentions": row[0], "documents": row[1]}
+
+
+def entity_mentions(db: sqlite_utils.Database, entity_id: str, limit: int,
+                    offset: int) -> tuple[list[dict], int]:
+    total = db.execute("SELECT count(*) FROM mentions WHERE entity_id = ?",
+                       [entity_id]).fetchone()[0]
+    rows = [dict(r) for r in db.query(
+        "SELECT document_id, start, \"end\", text, kind, sentence, method, confidence, "
+        "resolution FROM mentions WHERE entity_id = ? ORDER BY document_id, start "
+        "LIMIT ? OFFSET ?", [entity_id, limit, offset])]
+    return rows, total
+
+
+def list_documents(db: sqlite_utils.Database, limit: int, offset: int) -> tuple[list[dict], int]:
+    total = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    rows = [dict(r) for r in db.query(
+        "SELECT d.id, d.title, d.source, d.chars, d.ingested_at, (SELECT count(*) FROM mentions "
+        "m WHERE m.document_id = d.id) AS mentions FROM documents d ORDER BY d.ingested_at, "
+        "d.id LIMIT ? OFFSET ?", [limit, offset])]
+    return rows, total
+
+
+def get_document(db: sqlite_utils.Database, document_id: str) -> dict:
+    rows = list(db.query("SELECT id, title, source, text, chars, ingested_at FROM documents "
+                         "WHERE id = ?", [document_id]))
+    if not rows:
+        raise NotFound(f"no document with id {document_id!r}")
+    return rows[0]
+
+
+# ---- curation -----------------------------------------------------------------------------
+
+def record_curation(db: sqlite_utils.Database, entity_id: str, action: str, payload: dict,
+                    who: str) -> None:
+    db.execute("INSERT INTO curations (entity_id, action, payload, who, at) VALUES (?,?,?,?,?)",
+               [entity_id, action, json.dumps(payload, ensure_ascii=False), who, now()])
+
+
+def curate_entity(db: sqlite_utils.Database, entity_id: str, changes: dict, who: str) -> None:
+    """Apply a curator's changes (name, lat, lon, aliases to add or remove) and remember
+    them, so that re-ingest and rebuild keep them."""
+    with transaction(db):
+        entity = get_entity(db, entity_id)
+        curated = entity["curated"]
+        for field in ("name", "lat", "lon"):
+            if field in changes:
+                curated[field] = changes[field]
+        if "lat" in changes:
+            curated.update({"status": "resolved", "geocoder": "manual", "confidence": 1.0,
+                            "reason": f"coordinates set by {who}", "precision": 1})
+        for name in changes.get("add_aliases", []):
+            add_alias(db, entity_id, name, "manual")
+            curated["_removed_aliases"] = [n for n in curated.get("_removed_aliases", [])
+                                           if n != name]
+        for name in changes.get("remove_aliases", []):
+            db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity_id, name])
+            curated.setdefault("_removed_aliases", []).append(name)
+        columns = {k: v for k, v in curated.items() if not k.startswith("_")}
+        if columns:
+            db["entities"].update(entity_id, columns)
+        db["entities"].update(entity_id, {"curated": json.dumps(curated, ensure_ascii=False),
+                                          "updated_at": now()})
+        record_curation(db, entity_id, "patch", changes, who)
+
+
+def merge_entities(db: sqlite_utils.Database, into: str, other: str, who: str) -> None:
+    """Move the other entity's mentions and aliases into this one; later ingests that find
+    the other id are redirected here."""
+    if into == other:
+        raise BadInput("cannot merge an entity into itself")
+    with transaction(db):
+        target, source = get_entity(db, into), get_entity(db, other)
+        if target["kind"] != source["kind"]:
+            raise BadInput(f"cannot merge a {source['kind']} into a {target['kind']}")
+        db.execute("UPDATE mentions SET entity_id = ? WHERE entity_id = ?", [into, other])
+        db.execute("UPDATE OR IGNORE aliases SET entity_id = ? WHERE entity_id = ?", [into, other])
+        db.execute("DELETE FROM aliases WHERE entity_id = ?", [other])
+        db.execute("DELETE FROM entities WHERE id = ?", [other])
+        db.execute("UPDATE merges SET into_id = ? WHERE into_id = ?", [into, other])
+        db.execute("INSERT OR REPLACE INTO merges VALUES (?, ?, ?, ?)", [other, into, who, now()])
+        record_curation(db, into, "merge", {"other": other, "other_name": source["name"]}, who)
+
+
+def merged_ids(db: sqlite_utils.Database) -> dict[str, str]:
+    return {r[0]: r[1] for r in db.execute("SELECT from_id, into_id FROM merges")}
+
+
+def curation_log(db: sqlite_utils.Database, entity_id: str) -> list[dict]:
+    return [dict(r) for r in db.query(
+        "SELECT action, payload, who, at FROM curations WHERE entity_id = ? ORDER BY id",
+        [entity_id])]
 
 
 def count_rows(db: sqlite_utils.Database, table: str) -> int:

@@ -1,0 +1,361 @@
+"""The JSON REST API under /api."""
+
+from __future__ import annotations
+
+import hmac
+import re
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
+
+from .. import formats, store
+from ..errors import BadInput, NotFound, Unauthorized, WritesDisabled
+from ..types import KINDS
+from . import get_db
+from .openapi import openapi_document
+
+bp = Blueprint("api", __name__)
+MAX_LIMIT = 1000
+MAX_QUERY = 200
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+# ---- parameters ---------------------------------------------------------------------------
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"{name} must be an integer, not {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadInput(f"{name} must be between {low} and {high}")
+    return value
+
+
+def bbox_arg() -> tuple[float, float, float, float] | None:
+    raw = request.args.get("bbox")
+    if not raw:
+        return None
+    try:
+        w, s, e, n = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise BadInput("bbox must be four numbers: west,south,east,north") from None
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise BadInput("bbox must satisfy -180 <= west <= east <= 180 and -90 <= south <= north <= 90")
+    return w, s, e, n
+
+
+def kind_arg(required: bool = False) -> str | None:
+    kind = request.args.get("kind") or None
+    if kind is None and required:
+        raise BadInput("kind is required: place or armed_group")
+    if kind is not None and kind not in KINDS:
+        raise BadInput(f"kind must be one of {', '.join(KINDS)}")
+    return kind
+
+
+def text_arg(name: str) -> str | None:
+    value = request.args.get(name)
+    if value is not None and len(value) > MAX_QUERY:
+        raise BadInput(f"{name} is longer than {MAX_QUERY} characters")
+    return value
+
+
+def checked_id(value: str) -> str:
+    """Ids are slugs; anything else (path tricks, quotes) cannot name an entity."""
+    if not _ID.match(value):
+        raise NotFound(f"no such id {value[:80]!r}")
+    return value
+
+
+def page(items: list, total: int, limit: int, offset: int, endpoint: str, **params) -> dict:
+    nxt = None
+    if offset + limit < total:
+        nxt = url_for(endpoint, **{k: v for k, v in params.items() if v is not None},
+                      limit=limit, offset=offset + limit)
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
+
+
+# ---- access -------------------------------------------------------------------------------
+
+def _token_ok() -> bool:
+    token = current_app.config["API_TOKEN"]
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else ""
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
+def require_writer() -> None:
+    if not current_app.config["API_TOKEN"]:
+        raise WritesDisabled("writes are disabled: set GAZETTEER_API_TOKEN to enable them")
+    if not _token_ok():
+        raise Unauthorized("a valid bearer token is required (Authorization: Bearer ...)")
+
+
+@bp.before_request
+def private_reads() -> None:
+    if current_app.config["PRIVATE_READS"] and request.endpoint != "api.healthz":
+        if not _token_ok():
+            raise Unauthorized("reads are private here: a valid bearer token is required")
+
+
+def engine():
+    """The write-side engine (spaCy model and all), loaded on the first write only."""
+    ext = current_app.extensions
+    if "gazetteer_engine" not in ext:
+        from dataclasses import replace
+
+        from ..pipeline import open_engine
+
+        settings = replace(ext["gazetteer_settings"], database=current_app.config["DATABASE"])
+        ext["gazetteer_engine"] = open_engine(settings)
+    return ext["gazetteer_engine"]
+
+
+# ---- entities -----------------------------------------------------------------------------
+
+@bp.get("/api/entities")
+def list_entities():
+    kind, q, country = kind_arg(), text_arg("q"), text_arg("country")
+    bbox = bbox_arg()
+    limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, 10**9)
+    items, total = store.list_entities(get_db(), kind, q, limit, offset, country, bbox)
+    return jsonify(page(items, total, limit, offset, "api.list_entities", kind=kind, q=q,
+                        country=country, bbox=request.args.get("bbox")))
+
+
+@bp.get("/api/entities/<path:entity_id>")
+def get_entity(entity_id: str):
+    db = get_db()
+    entity = store.get_entity(db, checked_id(entity_id))
+    entity.pop("curated", None)
+    entity["aliases"] = store.entity_aliases(db, entity_id)
+    entity.update(store.entity_counts(db, entity_id))
+    key = "armed_groups" if entity["kind"] == "place" else "places"
+    entity[key] = store.neighbours(db, entity_id)
+    entity["curation"] = store.curation_log(db, entity_id)
+    entity["links"] = {"mentions": url_for("api.entity_mentions", entity_id=entity_id)}
+    return jsonify(entity)
+
+
+@bp.get("/api/entities/<entity_id>/mentions")
+def entity_mentions(entity_id: str):
+    db = get_db()
+    store.get_entity(db, checked_id(entity_id))
+    limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, 10**9)
+    items, total = store.entity_mentions(db, entity_id, limit, offset)
+    return jsonify(page(items, total, limit, offset, "api.entity_mentions", entity_id=entity_id))
+
+
+@bp.patch("/api/entities/<entity_id>")
+def patch_entity(entity_id: str):
+    require_writer()
+    body = json_body()
+    changes = curation_changes(body)
+    db = get_db()
+    store.curate_entity(db, checked_id(entity_id), changes, str(body.get("who") or "api"))
+    return get_entity(entity_id)
+
+
+def curation_changes(body: dict) -> dict:
+    """Validate a PATCH body: name, lat/lon (together), add_aliases, remove_aliases."""
+    allowed = {"name", "lat", "lon", "add_aliases", "remove_aliases", "who"}
+    unknown = set(body) - allowed
+    if unknown:
+        raise BadInput(f"unknown field(s): {', '.join(sorted(unknown))}")
+    changes: dict = {}
+    if "name" in body:
+        if not isinstance(body["name"], str) or not body["name"].strip():
+            raise BadInput("name must be a non-empty string")
+        changes["name"] = body["name"].strip()[:300]
+    if ("lat" in body) != ("lon" in body):
+        raise BadInput("lat and lon must be given together")
+    if "lat" in body:
+        lat, lon = body["lat"], body["lon"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon)) \
+                or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise BadInput("lat must be a number in [-90, 90] and lon in [-180, 180]")
+        changes.update(lat=float(lat), lon=float(lon))
+    for field in ("add_aliases", "remove_aliases"):
+        if field in body:
+            values = body[field]
+            if not isinstance(values, list) or not all(isinstance(v, str) and v.strip()
+                                                       for v in values):
+                raise BadInput(f"{field} must be a list of non-empty strings")
+            changes[field] = [v.strip()[:300] for v in values]
+    if not changes:
+        raise BadInput("nothing to change: give name, lat/lon, add_aliases or remove_aliases")
+    return changes
+
+
+@bp.post("/api/entities/<entity_id>/merge")
+def merge_entity(entity_id: str):
+    require_writer()
+    body = json_body()
+    other = body.get("other")
+    if not isinstance(other, str):
+        raise BadInput('give the entity to merge in as {"other": "<id>"}')
+    store.merge_entities(get_db(), checked_id(entity_id), checked_id(other),
+                         str(body.get("who") or "api"))
+    return get_entity(entity_id)
+
+
+@bp.get("/api/resolve")
+def resolve():
+    name, kind = text_arg("name"), kind_arg()
+    if not name or not name.strip():
+        raise BadInput("name is required")
+    from ..normalise import Registry, Resolver
+
+    ext = current_app.extensions
+    if "gazetteer_resolver" not in ext:
+        settings = ext["gazetteer_settings"]
+        ext["gazetteer_resolver"] = Resolver(store.open_db(current_app.config["DATABASE"],
+                                                           create=False),
+                                             Registry.load(settings.data_dir),
+                                             settings.fuzzy_threshold)
+    resolver = ext["gazetteer_resolver"]
+    with ext["gazetteer_lock"]:
+        readings = resolver.resolve(name, kind)
+        candidates = [_candidate(resolver, r) for r in readings[:20]]
+    return jsonify({"name": name, "kind": kind, "candidates": candidates})
+
+
+def _candidate(resolver, reading) -> dict:
+    from ..normalise import group_entity_id
+
+    if reading.kind == "armed_group":
+        group = resolver.registry.groups[reading.target]
+        return {"kind": reading.kind, "entity_id": group_entity_id(reading.target),
+                "name": group["name"], "type": group.get("type"), "score": round(reading.score, 3),
+                "reason": reading.reason}
+    row = store.ref_place(resolver.db, reading.target) or {}
+    return {"kind": reading.kind, "entity_id": reading.target, "name": row.get("name"),
+            "lat": row.get("lat"), "lon": row.get("lon"), "geonameid": row.get("geonameid"),
+            "country": row.get("country"), "feature": row.get("feature"),
+            "score": round(reading.score, 3), "reason": reading.reason}
+
+
+# ---- documents ----------------------------------------------------------------------------
+
+@bp.get("/api/documents")
+def list_documents():
+    limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, 10**9)
+    items, total = store.list_documents(get_db(), limit, offset)
+    return jsonify(page(items, total, limit, offset, "api.list_documents"))
+
+
+@bp.get("/api/documents/<document_id>")
+def get_document(document_id: str):
+    db = get_db()
+    doc = store.get_document(db, checked_id(document_id))
+    doc["mentions"] = store.document_mentions(db, document_id)
+    return jsonify(doc)
+
+
+@bp.post("/api/documents")
+def post_document():
+    require_writer()
+    doc = document_from_request()
+    from ..pipeline import ingest_document
+
+    eng = engine()
+    with current_app.extensions["gazetteer_lock"]:
+        created, _ = ingest_document(eng, doc)
+    db = get_db()
+    stored = store.get_document(db, doc.id)
+    stored["mentions"] = store.document_mentions(db, doc.id)
+    stored["entities"] = sorted({m["entity_id"] for m in stored["mentions"]})
+    stored["created"] = created
+    return jsonify(stored), 201 if created else 200
+
+
+@bp.post("/api/extract")
+def post_extract():
+    doc = document_from_request()
+    from ..pipeline import analyse
+
+    eng = engine()
+    with current_app.extensions["gazetteer_lock"]:
+        ((_, mentions, entities),) = analyse(eng, [doc])
+    return jsonify(formats.extract_result(doc, mentions, entities))
+
+
+def json_body() -> dict:
+    if not request.is_json:
+        raise BadInput("send a JSON object with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput("the body must be a JSON object")
+    return body
+
+
+def document_from_request():
+    """A Document from JSON {text, title, source}, text/plain, or a multipart file."""
+    from ..ingest import decode, make_document
+
+    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    mimetype = request.mimetype
+    if mimetype == "application/json":
+        body = json_body()
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise BadInput('"text" must be a non-empty string')
+        title, source = body.get("title"), body.get("source") or "api"
+        if not isinstance(title, (str, type(None))) or not isinstance(source, str):
+            raise BadInput('"title" and "source" must be strings')
+        return make_document(text, source[:500], title, max_bytes=limit)
+    if mimetype in ("text/plain", "text/html", "text/markdown"):
+        data = request.get_data()
+        return make_document(decode(data, "api", limit), "api", max_bytes=limit)
+    if mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise BadInput('multipart upload needs a "file" part')
+        name = upload.filename or "upload"
+        return make_document(decode(upload.read(limit + 1), name, limit), name[:500],
+                             max_bytes=limit)
+    raise BadInput("send application/json, text/plain or multipart/form-data")
+
+
+# ---- downloads and meta -------------------------------------------------------------------
+
+@bp.get("/api/gazetteer.geojson")
+def download_geojson():
+    return _download(formats.geojson_chunks, "application/geo+json", "gazetteer.geojson")
+
+
+@bp.get("/api/gazetteer.csv")
+def download_csv():
+    return _download(formats.csv_chunks, "text/csv; charset=utf-8", "gazetteer.csv")
+
+
+def _download(chunks, mimetype: str, filename: str) -> Response:
+    group, bbox = text_arg("group"), bbox_arg()
+    if group:
+        store.get_entity(get_db(), checked_id(group))
+    db = store.open_db(current_app.config["DATABASE"], create=False)
+
+    def generate():
+        try:
+            yield from chunks(db, group, bbox)
+        finally:
+            db.conn.close()
+
+    response = Response(stream_with_context(generate()), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/healthz")
+def healthz():
+    db = get_db()
+    return jsonify({"status": "ok", "documents": store.count_rows(db, "documents"),
+                    "entities": store.count_rows(db, "entities")})

@@ -1,0 +1,114 @@
+"""The OpenAPI 3.1 description of every endpoint."""
+
+from __future__ import annotations
+
+ERROR = {"$ref": "#/components/responses/Error"}
+
+
+def _param(name: str, schema: dict, where: str = "query", required: bool = False,
+           description: str = "") -> dict:
+    return {"name": name, "in": where, "required": required, "schema": schema,
+            "description": description}
+
+
+PAGING = [_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}),
+          _param("offset", {"type": "integer", "minimum": 0, "default": 0})]
+ENTITY_ID = _param("entity_id", {"type": "string"}, "path", True)
+BBOX = _param("bbox", {"type": "string", "pattern": r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$"},
+              description="west,south,east,north in degrees")
+KIND = _param("kind", {"type": "string", "enum": ["place", "armed_group"]})
+JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+PAGE = {"description": "a page", "content": {"application/json": {"schema": {
+    "$ref": "#/components/schemas/Page"}}}}
+OBJECT = {"description": "ok", "content": JSON_OBJECT}
+WRITE_ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "413": ERROR}
+DOCUMENT_BODY = {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
+        "text": {"type": "string"}, "title": {"type": "string"},
+        "source": {"type": "string"}}}},
+    "text/plain": {"schema": {"type": "string"}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}}}}}}
+
+
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "gazetteer", "version": "0.1.0",
+                 "description": "Places and armed groups extracted from English reports."},
+        "paths": {
+            "/api/entities": {"get": {
+                "summary": "List entities; q searches every alias in any spelling",
+                "parameters": [KIND, _param("q", {"type": "string", "maxLength": 200}),
+                               _param("country", {"type": "string", "maxLength": 200}),
+                               BBOX, *PAGING],
+                "responses": {"200": PAGE, "400": ERROR}}},
+            "/api/entities/{entity_id}": {
+                "get": {"summary": "One entity with aliases, geocoding, counts, neighbours",
+                        "parameters": [ENTITY_ID], "responses": {"200": OBJECT, "404": ERROR}},
+                "patch": {"summary": "Curate: rename, fix coordinates, add/remove aliases",
+                          "security": [{"bearer": []}], "parameters": [ENTITY_ID],
+                          "requestBody": {"required": True, "content": JSON_OBJECT},
+                          "responses": {"200": OBJECT, **WRITE_ERRORS}}},
+            "/api/entities/{entity_id}/mentions": {"get": {
+                "summary": "Mentions of an entity", "parameters": [ENTITY_ID, *PAGING],
+                "responses": {"200": PAGE, "400": ERROR, "404": ERROR}}},
+            "/api/entities/{entity_id}/merge": {"post": {
+                "summary": "Merge another entity into this one", "security": [{"bearer": []}],
+                "parameters": [ENTITY_ID], "requestBody": {"required": True, "content": JSON_OBJECT},
+                "responses": {"200": OBJECT, **WRITE_ERRORS}}},
+            "/api/resolve": {"get": {
+                "summary": "Normalisation as a service: ranked candidates with reasons",
+                "parameters": [_param("name", {"type": "string", "maxLength": 200}, required=True),
+                               KIND],
+                "responses": {"200": OBJECT, "400": ERROR}}},
+            "/api/documents": {
+                "get": {"summary": "List documents", "parameters": PAGING,
+                        "responses": {"200": PAGE, "400": ERROR}},
+                "post": {"summary": "Ingest a document (stored once, by content hash)",
+                         "security": [{"bearer": []}], "requestBody": DOCUMENT_BODY,
+                         "responses": {"201": OBJECT, "200": OBJECT, **WRITE_ERRORS}}},
+            "/api/documents/{document_id}": {"get": {
+                "summary": "One document with its text and mentions",
+                "parameters": [_param("document_id", {"type": "string"}, "path", True)],
+                "responses": {"200": OBJECT, "404": ERROR}}},
+            "/api/extract": {"post": {
+                "summary": "Extract mentions from a text without storing it",
+                "requestBody": DOCUMENT_BODY,
+                "responses": {"200": OBJECT, "400": ERROR, "413": ERROR}}},
+            "/api/gazetteer.geojson": {"get": {
+                "summary": "Geocoded places as an RFC 7946 FeatureCollection (download)",
+                "parameters": [_param("group", {"type": "string", "maxLength": 200}), BBOX],
+                "responses": {"200": {"description": "GeoJSON", "content": {
+                    "application/geo+json": {"schema": {"type": "object"}}}},
+                    "400": ERROR, "404": ERROR}}},
+            "/api/gazetteer.csv": {"get": {
+                "summary": "Geocoded places as CSV (download)",
+                "parameters": [_param("group", {"type": "string", "maxLength": 200}), BBOX],
+                "responses": {"200": {"description": "CSV", "content": {
+                    "text/csv": {"schema": {"type": "string"}}}}, "400": ERROR, "404": ERROR}}},
+            "/api/openapi.json": {"get": {"summary": "This document",
+                                          "responses": {"200": OBJECT}}},
+            "/healthz": {"get": {"summary": "Liveness and counts", "responses": {"200": OBJECT}}},
+            "/map": {"get": {"summary": "The map (HTML)", "responses": {"200": {
+                "description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {
+                    "error": {"type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"}}}}},
+                "Page": {"type": "object", "required": ["items", "total", "limit", "offset"],
+                         "properties": {"items": {"type": "array"}, "total": {"type": "integer"},
+                                        "limit": {"type": "integer"},
+                                        "offset": {"type": "integer"},
+                                        "next": {"type": ["string", "null"]}}}},
+            "responses": {"Error": {"description": "an error", "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"}}}}},
+        },
+    }
+
+
+def documented_paths() -> set[str]:
+    return set(openapi_document()["paths"])

@@ -1,0 +1,262 @@
+"""The REST API through the Flask test client, on a real SQLite file built from the seeds."""
+
+import io
+import json
+import shutil
+
+import geojson
+import pytest
+
+from gazetteer import store
+from gazetteer.web import create_app
+from gazetteer.web.openapi import documented_paths
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def client(seeded_db):
+    app = create_app({"TESTING": True, "DATABASE": str(seeded_db)})
+    return app.test_client()
+
+
+@pytest.fixture
+def writer(tmp_path, seeded_db, shared_nlp):
+    """A client over a private copy of the seeded database, with a token and the engine."""
+    from .conftest import make_engine
+
+    path = tmp_path / "w.db"
+    shutil.copy(seeded_db, path)
+    app = create_app({"TESTING": True, "DATABASE": str(path), "API_TOKEN": TOKEN})
+    app.extensions["gazetteer_engine"] = make_engine(path, shared_nlp)
+    return app.test_client(), path
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def assert_error(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["message"]
+
+
+def test_list_entities_paginates_with_a_next_link(client):
+    first = client.get("/api/entities?kind=place&limit=5").get_json()
+    assert len(first["items"]) == 5 and first["total"] > 5
+    second = client.get(first["next"]).get_json()
+    assert {i["id"] for i in first["items"]}.isdisjoint(i["id"] for i in second["items"])
+    assert all(i["kind"] == "place" for i in first["items"] + second["items"])
+
+
+@pytest.mark.parametrize("q", ["jesr shughur", "Jisr ash-Shughur", "JISR AL SHUGHOUR"])
+def test_search_is_transliteration_folded(client, q):
+    items = client.get("/api/entities", query_string={"q": q}).get_json()["items"]
+    assert "gn-169023" in [i["id"] for i in items]
+
+
+def test_country_and_bbox_filters(client):
+    syrian = client.get("/api/entities?country=SY&limit=1000").get_json()["items"]
+    assert syrian and all(i["country"] == "SY" for i in syrian)
+    boxed = client.get("/api/entities?bbox=35.5,35.5,36.5,36.5&limit=1000").get_json()["items"]
+    assert boxed and all(35.5 <= i["lon"] <= 36.5 and 35.5 <= i["lat"] <= 36.5 for i in boxed)
+
+
+def test_one_entity_with_aliases_geocoding_and_neighbours(client):
+    body = client.get("/api/entities/gn-169023").get_json()
+    assert body["kind"] == "place" and body["geonameid"] == 169023
+    assert body["confidence"] > 0.5 and body["reason"] and body["precision"] == 1
+    assert {"name", "source"} <= set(body["aliases"][0])
+    assert "ag-nusra-front" in [g["id"] for g in body["armed_groups"]]
+    assert body["mentions"] >= 10 and body["documents"] >= 1
+    group = client.get("/api/entities/ag-nusra-front").get_json()
+    assert group["attrs"]["parent"] == "ag-al-qaeda" and group["places"]
+
+
+def test_mentions_page(client):
+    body = client.get("/api/entities/gn-169023/mentions?limit=2").get_json()
+    assert len(body["items"]) == 2 and body["next"]
+    mention = body["items"][0]
+    assert mention["text"] in mention["sentence"] and mention["end"] > mention["start"]
+
+
+def test_resolve_ranks_candidates_with_reasons(client):
+    body = client.get("/api/resolve?name=Jabhat al-Nusrah").get_json()
+    assert body["candidates"][0]["entity_id"] == "ag-nusra-front"
+    places = client.get("/api/resolve?name=Tripoli&kind=place").get_json()["candidates"]
+    assert {c["country"] for c in places} >= {"LB", "LY"}
+    assert all(c["reason"] for c in places)
+
+
+def test_documents(client):
+    docs = client.get("/api/documents").get_json()
+    assert docs["total"] == 2
+    one = client.get(f"/api/documents/{docs['items'][0]['id']}").get_json()
+    assert one["text"] and one["mentions"]
+
+
+def test_geojson_is_rfc7946_with_aliases_and_groups(client):
+    response = client.get("/api/gazetteer.geojson")
+    assert "attachment" in response.headers["Content-Disposition"]
+    collection = geojson.loads(response.get_data(as_text=True))
+    assert collection.is_valid, collection.errors()
+    (jisr,) = [f for f in collection["features"] if f["id"] == "gn-169023"]
+    lon, lat = jisr["geometry"]["coordinates"]
+    assert 36 < lon < 37 and 35 < lat < 36
+    assert "Jisr al-Shughour" in jisr["properties"]["aliases"]
+    assert "ag-nusra-front" in [g["id"] for g in jisr["properties"]["armed_groups"]]
+
+
+def test_geojson_filters_by_group_and_csv(client):
+    nusra = client.get("/api/gazetteer.geojson?group=ag-nusra-front").get_json()
+    everything = client.get("/api/gazetteer.geojson").get_json()
+    assert 0 < len(nusra["features"]) < len(everything["features"])
+    csv_text = client.get("/api/gazetteer.csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0].startswith("id,name,kind")
+    assert len(csv_text.splitlines()) == len(everything["features"]) + 1
+
+
+def test_openapi_documents_every_route(client):
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    routes = {str(r.rule).replace("<path:", "{").replace("<", "{").replace(">", "}")
+              for r in client.application.url_map.iter_rules() if r.endpoint != "static"}
+    assert routes - {"/"} <= documented_paths()
+
+
+@pytest.mark.parametrize("url,status", [
+    ("/api/entities/nope", 404), ("/api/entities/..%2F..%2Fetc%2Fpasswd", 404),
+    ("/api/entities?bbox=1,2,3", 400), ("/api/entities?bbox=10,0,0,0", 400),
+    ("/api/entities?limit=abc", 400), ("/api/entities?limit=0", 400),
+    ("/api/entities?limit=100000", 400), ("/api/entities?offset=-1", 400),
+    ("/api/entities?kind=tank", 400), ("/api/resolve", 400), ("/api/documents/zzz", 404),
+    ("/api/entities/nope/mentions", 404), ("/api/gazetteer.geojson?group=nope", 404),
+    ("/api/nothing-here", 404),
+])
+def test_read_errors_are_json(client, url, status):
+    assert_error(client.get(url), status)
+
+
+@pytest.mark.parametrize("q", ['"', "*", "NEAR(a b)", "'; DROP TABLE entities; --", "a" * 150,
+                               "\"unbalanced", "-", ":"])
+def test_hostile_search_text_is_just_text(client, q):
+    response = client.get("/api/entities", query_string={"q": q})
+    assert response.status_code == 200
+    assert client.get("/healthz").get_json()["entities"] > 0
+
+
+def test_writes_need_a_configured_token(client, writer):
+    assert_error(client.post("/api/documents", json={"text": "Homs"}), 403)
+    write_client, _ = writer
+    assert_error(write_client.post("/api/documents", json={"text": "Homs"}), 401)
+    assert_error(write_client.post("/api/documents", json={"text": "Homs"},
+                                   headers={"Authorization": "Bearer wrong"}), 401)
+
+
+def test_post_document_then_repost_returns_the_stored_one(writer):
+    write_client, path = writer
+    body = {"text": "Ahrar ash-Sham fighters entered Jesr al-Shughour.", "title": "t", "source": "s"}
+    first = write_client.post("/api/documents", json=body, headers=AUTH)
+    assert first.status_code == 201
+    created = first.get_json()
+    assert {"ag-ahrar-al-sham", "gn-169023"} <= set(created["entities"])
+    again = write_client.post("/api/documents", json=body, headers=AUTH)
+    assert again.status_code == 200 and again.get_json()["id"] == created["id"]
+    assert store.count_rows(store.open_db(path), "documents") == 3
+
+
+def test_post_text_plain_and_multipart(writer):
+    write_client, _ = writer
+    plain = write_client.post("/api/documents", data="Clashes near Kessab.",
+                              content_type="text/plain", headers=AUTH)
+    assert plain.status_code == 201
+    upload = write_client.post("/api/documents", headers=AUTH, content_type="multipart/form-data",
+                               data={"file": (io.BytesIO(b"Daesh shelled Raqqa."), "r.txt")})
+    assert upload.status_code == 201 and upload.get_json()["source"] == "r.txt"
+
+
+@pytest.mark.parametrize("kwargs,status", [
+    ({"data": "", "content_type": "text/plain"}, 400),
+    ({"data": b"\x00\x01binary", "content_type": "text/plain"}, 400),
+    ({"data": b"\xff\xfe\xfa", "content_type": "text/plain"}, 400),
+    ({"data": "{not json", "content_type": "application/json"}, 400),
+    ({"json": ["a", "list"]}, 400),
+    ({"json": {"title": "no text"}}, 400),
+    ({"data": "x", "content_type": "image/png"}, 400),
+    ({"data": {}, "content_type": "multipart/form-data"}, 400),
+])
+def test_bad_bodies_are_refused_and_lose_nothing(writer, kwargs, status):
+    write_client, path = writer
+    assert_error(write_client.post("/api/documents", headers=AUTH, **kwargs), status)
+    assert store.count_rows(store.open_db(path), "documents") == 2
+
+
+def test_oversized_body_is_413(tmp_path, seeded_db):
+    path = tmp_path / "small.db"
+    shutil.copy(seeded_db, path)
+    app = create_app({"TESTING": True, "DATABASE": str(path), "API_TOKEN": TOKEN,
+                      "MAX_DOCUMENT_BYTES": 1000})
+    response = app.test_client().post("/api/documents", data="x" * 5000,
+                                      content_type="text/plain", headers=AUTH)
+    assert_error(response, 413)
+
+
+def test_extract_is_stateless(writer):
+    write_client, path = writer
+    body = write_client.post("/api/extract", json={"text": "Nusra took Idlib."}).get_json()
+    assert [(m["text"], m["kind"]) for m in body["mentions"]] == [("Nusra", "armed_group"),
+                                                                 ("Idlib", "place")]
+    assert store.count_rows(store.open_db(path), "documents") == 2
+
+
+def test_patch_and_merge_are_recorded_and_survive_reingest(writer):
+    write_client, path = writer
+    patched = write_client.patch("/api/entities/gn-168519", headers=AUTH, json={
+        "name": "Kessab", "lat": 35.93, "lon": 35.99, "add_aliases": ["Kesab"], "who": "analyst"})
+    assert patched.status_code == 200, patched.get_data(as_text=True)
+    body = patched.get_json()
+    assert body["name"] == "Kessab" and body["geocoder"] == "manual"
+    assert "Kesab" in [a["name"] for a in body["aliases"]]
+    assert body["curation"][0]["who"] == "analyst"
+    merged = write_client.post("/api/entities/ag-jaish-al-islam/merge", headers=AUTH,
+                               json={"other": "ag-liwa-al-islam"})
+    assert merged.status_code == 200
+    assert_error(write_client.get("/api/entities/ag-liwa-al-islam"), 404)
+    # a new document naming Kassab and Liwa al-Islam keeps the curation and the merge
+    write_client.post("/api/documents", headers=AUTH,
+                      json={"text": "Liwa al-Islam fighters left Kassab for Douma."})
+    kassab = write_client.get("/api/entities/gn-168519").get_json()
+    assert (kassab["name"], kassab["lat"]) == ("Kessab", 35.93)
+    assert_error(write_client.get("/api/entities/ag-liwa-al-islam"), 404)
+
+
+@pytest.mark.parametrize("body", [{}, {"lat": 1}, {"lat": 91, "lon": 0}, {"name": ""},
+                                  {"add_aliases": "x"}, {"colour": "red"}])
+def test_bad_patches_are_400(writer, body):
+    write_client, _ = writer
+    assert_error(write_client.patch("/api/entities/gn-168519", headers=AUTH, json=body), 400)
+
+
+def test_wrong_content_type_for_patch(writer):
+    write_client, _ = writer
+    assert_error(write_client.patch("/api/entities/gn-168519", headers=AUTH, data="x",
+                                    content_type="text/plain"), 400)
+
+
+def test_private_reads(seeded_db):
+    app = create_app({"TESTING": True, "DATABASE": str(seeded_db), "API_TOKEN": TOKEN,
+                      "PRIVATE_READS": True})
+    c = app.test_client()
+    assert_error(c.get("/api/entities"), 401)
+    assert c.get("/api/entities", headers=AUTH).status_code == 200
+
+
+def test_map_page_is_offline_safe(client):
+    import re
+
+    page = client.get("/map").get_data(as_text=True)
+    assert "L.markerClusterGroup" in page and "place-search" in page
+    assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+    assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))]
+    assert client.get(assets[0]).status_code == 200
