@@ -259,4 +259,7 @@ def test_map_page_is_offline_safe(client):
     assert "L.markerClusterGroup" in page and "place-search" in page
     assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))]
-    assert client.get(assets[0]).status_code == 200
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        response.close()

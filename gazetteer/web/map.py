@@ -74,37 +74,47 @@ def _marker(place: dict, aliases: list[str], groups: list[dict]) -> folium.Circl
 
 
 class SearchBox(MacroElement):
-    """A search box over every alias; results are built with textContent, never HTML."""
+    """A search box over every alias, in any spelling: it asks the API (which folds
+    transliterations) and shows the results with textContent, never as HTML."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function () {
-  var places = {{ this.data }};
+  var markers = {{ this.markers }};
   var map = {{ this._parent.get_name() }};
   var cluster = {{ this.cluster }};
-  function fold(s) { return s.normalize('NFD').replace(/[\\u0300-\\u036f'’ʿʾ`-]/g, '').toLowerCase(); }
+  var searchUrl = {{ this.search_url }};
   var box = L.control({position: 'topleft'});
   box.onAdd = function () {
     var div = L.DomUtil.create('div', 'place-search leaflet-bar');
     var input = L.DomUtil.create('input', '', div);
-    input.id = 'place-search'; input.type = 'search'; input.placeholder = 'Find a place (any spelling)';
+    input.id = 'place-search'; input.type = 'search';
+    input.placeholder = 'Find a place (any spelling)';
     var list = L.DomUtil.create('ul', '', div);
     list.id = 'place-search-results';
     L.DomEvent.disableClickPropagation(div);
-    input.addEventListener('input', function () {
+    var timer = null;
+    function show(items) {
       while (list.firstChild) { list.removeChild(list.firstChild); }
-      var q = fold(input.value.trim());
-      if (q.length < 2) { return; }
-      places.filter(function (p) { return p.keys.some(function (k) { return k.indexOf(q) >= 0; }); })
-        .slice(0, 10).forEach(function (p) {
-          var li = document.createElement('li');
-          li.textContent = p.name;
-          li.addEventListener('click', function () {
-            var marker = window[p.marker];
-            cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
-          });
-          list.appendChild(li);
+      items.filter(function (item) { return markers[item.id]; }).forEach(function (item) {
+        var li = document.createElement('li');
+        li.textContent = item.name;
+        li.addEventListener('click', function () {
+          var marker = window[markers[item.id]];
+          cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
         });
+        list.appendChild(li);
+      });
+    }
+    input.addEventListener('input', function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (q.length < 2) { show([]); return; }
+      timer = setTimeout(function () {
+        fetch(searchUrl + '?kind=place&limit=20&q=' + encodeURIComponent(q))
+          .then(function (r) { return r.ok ? r.json() : {items: []}; })
+          .then(function (body) { if (input.value.trim() === q) { show(body.items); } });
+      }, 150);
     });
     return div;
   };
@@ -113,11 +123,12 @@ class SearchBox(MacroElement):
 {% endmacro %}
 """)
 
-    def __init__(self, places: list[dict], cluster: MarkerCluster) -> None:
+    def __init__(self, markers: dict[str, str], cluster: MarkerCluster, search_url: str) -> None:
         super().__init__()
         self._name = "SearchBox"
-        # "</" is escaped so that no name can close the script element.
-        self.data = json.dumps(places, ensure_ascii=True).replace("</", "<\\/")
+        # "</" is escaped so that no id can close the script element.
+        self.markers = json.dumps(markers, ensure_ascii=True).replace("</", "<\\/")
+        self.search_url = json.dumps(search_url)
         self.cluster = cluster.get_name()
 
 
@@ -128,29 +139,19 @@ def build_map(db, tiles: str) -> folium.Map:
     _offline_assets(m, cluster)
     cluster.add_to(m)
     layers = _group_layers(db)
-    search = []
+    markers: dict[str, str] = {}
     for place, aliases, groups in store.iter_geocoded_places(db):
         marker = _marker(place, aliases, groups)
         marker.add_to(cluster)
-        search.append({"name": place["name"], "marker": marker.get_name(),
-                       "keys": sorted({_fold_js(a) for a in [place["name"], *aliases]})})
+        markers[place["id"]] = marker.get_name()
         for group in groups:
             if group["id"] in layers:
                 _marker(place, aliases, groups).add_to(layers[group["id"]])
     for layer in layers.values():
         layer.add_to(m)
-    SearchBox(search, cluster).add_to(m)
+    SearchBox(markers, cluster, url_for("api.list_entities")).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
-
-
-def _fold_js(name: str) -> str:
-    """The same folding as the search box's fold(): lower case, no accents or apostrophes."""
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFD", name)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)
-                   and c not in "'’ʿʾ`-").lower()
 
 
 def _group_layers(db) -> dict[str, folium.FeatureGroup]:
