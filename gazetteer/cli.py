@@ -30,10 +30,14 @@ class Command(click.Group):
 @click.option("--db", "database", type=click.Path(path_type=Path), default=None,
               help="SQLite file (default: $GAZETTEER_DATABASE or ./gazetteer.db).")
 @click.option("--model", "spacy_model", default=None, help="spaCy model to load.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="spaCy processes for large ingests.")
 @click.pass_context
-def main(ctx: click.Context, database: Path | None, spacy_model: str | None) -> None:
+def main(ctx: click.Context, database: Path | None, spacy_model: str | None,
+         workers: int | None) -> None:
     """Build a gazetteer of places and armed groups from English reports."""
-    ctx.obj = load_settings({"database": database, "spacy_model": spacy_model})
+    ctx.obj = load_settings({"database": database, "spacy_model": spacy_model,
+                             "workers": workers})
 
 
 def _engine(settings: Settings):

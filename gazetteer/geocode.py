@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -120,15 +121,34 @@ def document_context(db: sqlite_utils.Database,
     return DocumentContext(counts, anchors)
 
 
+# Words in a sentence that make a bare "Idlib" the governorate rather than the city:
+# "10 villages in Latakia", "the offensive on Idlib", "towns and cities in Latakia".
+REGION_CUES = re.compile(r"\b(provinces?|governorates?|countryside|villages|towns|rural|"
+                         r"offensives?|campaign|across|throughout)\b", re.IGNORECASE)
+
+
+def wants_region(name: str, span_context: str, sentence: str) -> bool:
+    """True when the text reads the name as an administrative region."""
+    before, _, after = span_context.partition("|")
+    near = f"{name.lower()} {after}"
+    if any(w in near.split()[:3] for w in ("city", "town")) or before.endswith(("city of",
+                                                                              "town of")):
+        return False
+    if any(w in f"{name.lower()} {span_context}" for w in ("province", "governorate",
+                                                            "countryside")):
+        return True
+    return bool(REGION_CUES.search(sentence))
+
+
 def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution],
-                 context: DocumentContext, span_context: str = "") -> Place | None:
+                 context: DocumentContext, span_context: str = "",
+                 sentence: str = "") -> Place | None:
     """Pick the reading that fits the document best; None when there is no reading."""
     rows = [(r, store.ref_place(db, r.target)) for r in readings]
     rows = [(r, {**row, "curated": "curated" in r.reason}) for r, row in rows if row is not None]
     if not rows:
         return None
-    wants_admin = any(w in f"{name.lower()} {span_context}"
-                      for w in ("province", "governorate", "countryside"))
+    wants_admin = wants_region(name, span_context, sentence)
     scored = sorted(((_fit(r, row, context, wants_admin), r, row) for r, row in rows),
                     key=lambda t: (-t[0][0], t[2]["ref_id"]))
     (score, why), reading, row = scored[0]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
+from tqdm import tqdm
 from spacy.language import Language
 
 from . import store
@@ -96,7 +97,9 @@ def run(engine: Engine, paths: Iterable[Path]) -> Report:
             report.unchanged.append(item.source)
         else:
             fresh.append(item)
-    for doc, mentions, entities in analyse(engine, fresh):
+    progress = tqdm(analyse(engine, fresh), total=len(fresh), unit=" doc", desc="ingest",
+                    disable=None if len(fresh) > 20 else True)
+    for doc, mentions, entities in progress:
         store.save_document(engine.db, doc, mentions, entities)
         report.added.append(doc.source)
         report.mentions += len(mentions)
@@ -116,7 +119,9 @@ def analyse(engine: Engine, docs: list[Document]) -> Iterator[tuple[Document, li
                                                                     list[Entity]]]:
     """Extract, normalise and geocode documents without storing anything."""
     texts = (d.text for d in docs)
-    for doc, spacy_doc in zip(docs, engine.nlp.pipe(texts, batch_size=engine.settings.batch_size)):
+    workers = engine.settings.workers if len(docs) > 1 else 1  # forking costs more than one doc
+    spacy_docs = engine.nlp.pipe(texts, batch_size=engine.settings.batch_size, n_process=workers)
+    for doc, spacy_doc in zip(docs, spacy_docs):
         chosen = choose_mentions(extract_candidates(spacy_doc), engine.resolver.resolve,
                                  engine.is_demonym)
         yield (doc, *link_entities(engine, doc, chosen))
@@ -135,7 +140,8 @@ def link_entities(engine: Engine, doc: Document,
         if item.kind == "armed_group":
             entity = _group_entity(engine, cand.text, item)
         else:
-            entity = _place_entity(engine, cand, item, context, places_by_sentence)
+            entity = _place_entity(engine, cand, item, context, places_by_sentence,
+                                   doc.text[cand.sent_start:cand.sent_end])
         entity = entities.setdefault(entity.id, entity)
         entity.aliases.append((cand.text, "observed"))
         mentions.append(Mention(doc.id, cand.start, cand.end, cand.text, item.kind, entity.id,
@@ -159,14 +165,16 @@ def _group_entity(engine: Engine, text: str, item: Chosen) -> Entity:
 
 
 def _place_entity(engine: Engine, cand, item: Chosen, context: DocumentContext,
-                  places_by_sentence: dict[int, Place]) -> Entity:
-    place = choose_place(engine.db, cand.text, item.readings, context, cand.context)
+                  places_by_sentence: dict[int, Place], sentence: str) -> Entity:
+    place = choose_place(engine.db, cand.text, item.readings, context, cand.context,
+                         sentence)
     if place is not None:
         places_by_sentence.setdefault(cand.sent_start, place)
         names = store.ref_names_for(engine.db, place.ref_id)
         name = names[0] if names and _is_curated(engine, place.ref_id) else place.name
+        source = "geonames" if place.ref_id.startswith("gn-") else "supplement"
         return Entity(place.ref_id, "place", name, fold_name(name), place=place,
-                      aliases=[(n, "gazetteer") for n in names])
+                      aliases=[(n, source) for n in names])
     place = _online_place(engine, cand.text) or fallback_place(
         cand.text, places_by_sentence.get(cand.sent_start))
     return Entity(_new_id(engine, "place", cand.text), "place", cand.text, fold_name(cand.text),

@@ -389,6 +389,8 @@ def curate_entity(db: sqlite_utils.Database, entity_id: str, changes: dict, who:
         for field in ("name", "lat", "lon"):
             if field in changes:
                 curated[field] = changes[field]
+        if "name" in changes:
+            add_alias(db, entity_id, changes["name"], "manual")
         if "lat" in changes:
             curated.update({"status": "resolved", "geocoder": "manual", "confidence": 1.0,
                             "reason": f"coordinates set by {who}", "precision": 1})

@@ -96,3 +96,17 @@ def test_curated_values_survive_a_refresh(engine):
     for entity in entities:
         store.upsert_entity(engine.db, entity)
     assert store.get_entity(engine.db, "gn-168519")["lat"] == 1.0
+
+
+def test_two_worker_processes_give_the_same_mentions(engine):
+    from dataclasses import replace
+
+    from gazetteer.pipeline import analyse
+    from gazetteer.types import Document
+
+    docs = [Document(str(i), text, str(i), str(i)) for i, text in enumerate(
+        ["Nusra fighters left Idlib for Aleppo.", "Daesh shelled Deir ez-Zor and Palmyra."])]
+    one = [[(m.start, m.entity_id) for m in ms] for _, ms, _ in analyse(engine, docs)]
+    engine.settings = replace(engine.settings, workers=2)
+    two = [[(m.start, m.entity_id) for m in ms] for _, ms, _ in analyse(engine, docs)]
+    assert one == two and all(one)
