@@ -263,3 +263,14 @@ def test_map_page_is_offline_safe(client):
         response = client.get(asset)
         assert response.status_code == 200, asset
         response.close()
+
+
+def test_popup_escapes_every_document_string(client):
+    from gazetteer.web.map import popup_html
+
+    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>"\\'
+    with client.application.test_request_context():
+        page = popup_html({"id": "gn-1", "name": hostile, "mentions": 1, "documents": 1},
+                          [hostile], [{"id": "x", "name": hostile, "count": 1}])
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;" in page
