@@ -143,12 +143,6 @@ def ref_ids_with_geonameid(db: sqlite_utils.Database) -> set[str]:
     return {r[0] for r in db.execute("SELECT ref_id FROM ref_places WHERE geonameid IS NOT NULL")}
 
 
-def count_ref_places(db: sqlite_utils.Database, source: str | None = None) -> int:
-    if source is None:
-        return db.execute("SELECT count(*) FROM ref_places").fetchone()[0]
-    return db.execute("SELECT count(*) FROM ref_places WHERE source = ?", [source]).fetchone()[0]
-
-
 _REF_COLUMNS = ("ref_id, geonameid, name, lat, lon, country, admin1, feature, population, "
                 "source, within, note")
 
