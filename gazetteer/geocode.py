@@ -43,8 +43,8 @@ class OfflineGeocoder(Geocoder):
         self.resolver = resolver
 
     def geocode(self, query: str, *, exactly_one: bool = True, country_codes=None, **_):
-        readings = [r for r in self.resolver.resolve_place(query)]
-        rows = [(r, store.ref_place(self.resolver.db, r.target)) for r in readings]
+        rows = [(r, store.ref_place(self.resolver.db, r.target))
+                for r in self.resolver.resolve_place(query)]
         if country_codes:
             wanted = {c.upper() for c in ([country_codes] if isinstance(country_codes, str)
                                           else country_codes)}

@@ -147,22 +147,24 @@ class Resolver:
                         for ref_id in sorted(self._place_keys[choice])]
         return []
 
-    def _fuzzy(self, key: str, choices) -> tuple[str, float] | None:
-        """Best fuzzy match over the choices, guarded against merging distinct short names."""
-        if len(key) < 5:
-            return None
-        match = process.extractOne(key, choices, scorer=fuzz.ratio,
-                                   score_cutoff=self.fuzzy_threshold)
-        if not match:
-            return None
-        choice, score = match[0], match[1]
-        # Homs/Hama, 13th/17th Division: a different first letter or number is a different name.
-        if choice[0] != key[0] or _DIGITS.findall(choice) != _DIGITS.findall(key):
-            return None
-        return choice, score
-
+    def _fuzzy(self, key: str, choices: list[str]) -> tuple[str, float] | None:
+        return best_fuzzy(key, choices, self.fuzzy_threshold)
 
 def _plausible(row: dict) -> bool:
     """Keep a reference reading unless it is a small town far from the reports' theatre."""
     return bool(row["curated"] or row["feature"] != "city" or row["country"] in FOCUS_COUNTRIES
                 or (row["population"] or 0) >= MIN_POPULATION_ABROAD)
+
+
+def best_fuzzy(key: str, choices: list[str], threshold: float) -> tuple[str, float] | None:
+    """The best rapidfuzz match of a folded key, guarded against merging distinct names:
+    a different first letter or number is a different name (Homs/Hama, 13th/17th Division)."""
+    if len(key) < 5 or not choices:
+        return None
+    match = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=threshold)
+    if not match:
+        return None
+    choice, score = match[0], match[1]
+    if choice[0] != key[0] or _DIGITS.findall(choice) != _DIGITS.findall(key):
+        return None
+    return choice, score

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
 from tqdm import tqdm
 from spacy.language import Language
 
@@ -18,7 +17,7 @@ from .fold import fold_name
 from .geocode import (CachedOnlineGeocoder, DocumentContext, choose_place, document_context,
                       fallback_place, make_online_geocoder)
 from .ingest import Skipped, read_paths
-from .normalise import Registry, Resolver, group_entity_id, new_entity_id
+from .normalise import Registry, Resolver, best_fuzzy, group_entity_id, new_entity_id
 from .reference import build_reference
 from .types import Document, Entity, Mention, Place, Point
 
@@ -39,7 +38,8 @@ class Engine:
     def is_demonym(self, text: str) -> bool:
         """Syrian, Alawites, Kurds: peoples and adjectives, singular or plural."""
         key = fold_name(text)
-        return any(k in self.demonyms for k in (key, key[:-1], key[:-2]))
+        singular = {key, key[:-1]} if key.endswith("s") else {key}
+        return bool(singular & self.demonyms)
 
 
 def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
@@ -69,10 +69,7 @@ def _demonyms(communities: list[str]) -> set[str]:
     import countryinfo
 
     names = set(communities)
-    for info in countryinfo.all_countries():
-        demonym = info.demonym()
-        if demonym:
-            names.add(fold_name(demonym))
+    names.update(info.demonym() for info in countryinfo.all_countries() if info.demonym())
     return {fold_name(n) for n in names}
 
 
@@ -137,15 +134,17 @@ def link_entities(engine: Engine, doc: Document,
     mentions = []
     for item in sorted(chosen, key=lambda c: not c.readings):  # known places first
         cand = item.candidate
+        sentence = doc.text[cand.sent_start:cand.sent_end]
         if item.kind == "armed_group":
             entity = _group_entity(engine, cand.text, item)
         else:
-            entity = _place_entity(engine, cand, item, context, places_by_sentence,
-                                   doc.text[cand.sent_start:cand.sent_end])
+            entity = _place_entity(engine, cand, item, context, places_by_sentence, sentence,
+                                   entities)
         entity = entities.setdefault(entity.id, entity)
-        entity.aliases.append((cand.text, "observed"))
+        if (cand.text, "observed") not in entity.aliases:
+            entity.aliases.append((cand.text, "observed"))
         mentions.append(Mention(doc.id, cand.start, cand.end, cand.text, item.kind, entity.id,
-                                doc.text[cand.sent_start:cand.sent_end], cand.method,
+                                sentence, cand.method,
                                 item.readings[0].score if item.readings else 0.5,
                                 item.readings[0].reason if item.readings else "new entity"))
     return sorted(mentions, key=lambda m: m.start), list(entities.values())
@@ -165,13 +164,17 @@ def _group_entity(engine: Engine, text: str, item: Chosen) -> Entity:
 
 
 def _place_entity(engine: Engine, cand, item: Chosen, context: DocumentContext,
-                  places_by_sentence: dict[int, Place], sentence: str) -> Entity:
+                  places_by_sentence: dict[int, Place], sentence: str,
+                  known: dict[str, Entity]) -> Entity:
     place = choose_place(engine.db, cand.text, item.readings, context, cand.context,
                          sentence)
     if place is not None:
         places_by_sentence.setdefault(cand.sent_start, place)
+        if place.ref_id in known:  # names already looked up for this document
+            return known[place.ref_id]
         names = store.ref_names_for(engine.db, place.ref_id)
-        name = names[0] if names and _is_curated(engine, place.ref_id) else place.name
+        curated = store.has_curated_names(engine.db, place.ref_id)
+        name = names[0] if names and curated else place.name
         source = "geonames" if place.ref_id.startswith("gn-") else "supplement"
         return Entity(place.ref_id, "place", name, fold_name(name), place=place,
                       aliases=[(n, source) for n in names])
@@ -179,10 +182,6 @@ def _place_entity(engine: Engine, cand, item: Chosen, context: DocumentContext,
         cand.text, places_by_sentence.get(cand.sent_start))
     return Entity(_new_id(engine, "place", cand.text), "place", cand.text, fold_name(cand.text),
                   place=place)
-
-
-def _is_curated(engine: Engine, ref_id: str) -> bool:
-    return store.has_curated_names(engine.db, ref_id)
 
 
 def _online_place(engine: Engine, name: str) -> Place | None:
@@ -201,9 +200,8 @@ def _new_id(engine: Engine, kind: str, text: str) -> str:
     known = engine.new_names.setdefault(kind, {})
     if key in known:
         return known[key]
-    match = process.extractOne(key, list(known), scorer=fuzz.ratio,
-                               score_cutoff=engine.settings.fuzzy_threshold) if known else None
-    if match and match[0][:1] == key[:1]:
+    match = best_fuzzy(key, list(known), engine.settings.fuzzy_threshold)
+    if match:
         known[key] = known[match[0]]
     else:
         known[key] = new_entity_id(kind, key)
