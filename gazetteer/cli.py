@@ -146,17 +146,50 @@ def entities(settings: Settings, kind: str | None, q: str | None, limit: int) ->
 
 
 @main.command()
-@click.argument("fmt", type=click.Choice(["geojson", "csv"]))
+@click.argument("fmt", type=click.Choice(["geojson", "csv", "kml"]))
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.option("--kind", type=click.Choice(["place", "armed_group"]), default="place",
+              help="Armed groups have no coordinates: CSV only.")
+@click.option("--group", default=None, help="Only entities mentioned alongside this group id.")
+@click.option("--country", default=None, help="ISO country code, e.g. SY.")
+@click.option("--bbox", default=None, help="west,south,east,north")
 @click.pass_obj
-def export(settings: Settings, fmt: str, output) -> None:
-    """Write the geocoded places as GeoJSON or CSV."""
+def export(settings: Settings, fmt: str, output, kind: str, group: str | None,
+           country: str | None, bbox: str | None) -> None:
+    """Write the places (or the armed groups) as GeoJSON, CSV or KML."""
     from . import formats, store
 
     db = store.open_db(settings.database, create=False)
-    chunks = formats.geojson_chunks(db) if fmt == "geojson" else formats.csv_chunks(db)
-    for chunk in chunks:
+    if group:
+        store.get_entity(db, group)
+    selection = formats.Selection(kind, group, country, _parse_bbox(bbox))
+    write = {"geojson": formats.geojson_chunks, "csv": formats.csv_chunks,
+             "kml": formats.kml_chunks}[fmt]
+    for chunk in write(db, selection):
         output.write(chunk)
+
+
+def _parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if not raw:
+        return None
+    try:
+        w, s, e, n = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise click.BadParameter("bbox must be four numbers: west,south,east,north") from None
+    return w, s, e, n
+
+
+@main.command("datasette-metadata")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.pass_obj
+def datasette_metadata(settings: Settings, output) -> None:
+    """Write Datasette metadata for the database (titles, columns, licence, search)."""
+    import json
+
+    from .describe import datasette_metadata as describe
+
+    json.dump(describe(settings.database), output, indent=2)
+    output.write("\n")
 
 
 @main.group()

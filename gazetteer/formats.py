@@ -1,4 +1,5 @@
-"""The one formatter shared by the CLI, the API and the map: extract results, GeoJSON, CSV."""
+"""The one formatter shared by the CLI, the API and the map: extract results, GeoJSON, CSV
+and KML."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
 
 import sqlite_utils
 
 from . import store
+from .errors import BadInput
 from .types import Document, Entity, Mention, Point
 
 
@@ -28,12 +32,31 @@ def extract_result(doc: Document, mentions: list[Mention], entities: list[Entity
     return {"source": doc.source, "mentions": rows}
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which entities an export holds: one kind, optionally only those mentioned alongside a
+    group (same sentence), in a country, or inside a bounding box (west, south, east, north)."""
+
+    kind: str = "place"
+    group: str | None = None
+    country: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+
 FEATURE_COLUMNS = ("id", "name", "kind", "geonameid", "country", "admin1", "feature",
-                   "precision", "confidence", "status", "mentions", "documents")
+                   "precision", "confidence", "status", "geocoder", "mentions", "documents")
+GROUP_COLUMNS = ("id", "name", "kind", "type", "parent", "mentions", "documents")
+
+
+def _located(db: sqlite_utils.Database, selection: Selection):
+    if selection.kind != "place":
+        raise BadInput("only places have coordinates: export armed groups as CSV")
+    return store.iter_entities(db, "place", selection.group, selection.country,
+                               selection.bbox, located=True)
 
 
 def feature(row: dict, aliases: list[str], groups: list[dict]) -> dict:
-    """One RFC 7946 Feature for a geocoded place row."""
+    """One RFC 7946 Feature for a geocoded place row, with every attribute we hold."""
     properties = {c: row.get(c) for c in FEATURE_COLUMNS}
     properties.update({"aliases": aliases, "armed_groups": groups, "reason": row.get("reason")})
     return {"type": "Feature", "id": row["id"],
@@ -41,28 +64,67 @@ def feature(row: dict, aliases: list[str], groups: list[dict]) -> dict:
             "properties": properties}
 
 
-def geojson_chunks(db: sqlite_utils.Database, group: str | None = None,
-                   bbox: tuple[float, float, float, float] | None = None) -> Iterator[str]:
+def geojson_chunks(db: sqlite_utils.Database, selection: Selection = Selection()
+                   ) -> Iterator[str]:
     """Stream a FeatureCollection of the geocoded places, one feature at a time."""
+    rows = _located(db, selection)
     yield '{"type": "FeatureCollection", "features": ['
     first = True
-    for row, aliases, groups in store.iter_geocoded_places(db, group, bbox):
+    for row, aliases, groups in rows:
         yield ("" if first else ",\n") + json.dumps(feature(row, aliases, groups),
                                                     ensure_ascii=False)
         first = False
     yield "]}\n"
 
 
-def csv_chunks(db: sqlite_utils.Database, group: str | None = None,
-               bbox: tuple[float, float, float, float] | None = None) -> Iterator[str]:
-    """Stream the geocoded places as CSV with a header row."""
+def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) -> Iterator[str]:
+    """Stream the entities of one kind as CSV: a header row, arrays joined with "|", and
+    latitude/longitude columns (empty when a place could not be located)."""
+    place = selection.kind == "place"
+    columns = FEATURE_COLUMNS if place else GROUP_COLUMNS
+    extra = ("latitude", "longitude", "aliases", "armed_groups") if place else (
+        "aliases", "places")
+    rows = store.iter_entities(db, selection.kind, selection.group, selection.country,
+                               selection.bbox)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*FEATURE_COLUMNS, "lat", "lon", "aliases", "armed_groups"])
-    for row, aliases, groups in store.iter_geocoded_places(db, group, bbox):
-        writer.writerow([*(row.get(c) for c in FEATURE_COLUMNS), row["lat"], row["lon"],
-                         "|".join(aliases), "|".join(g["name"] for g in groups)])
+    writer.writerow([*columns, *extra])
+    for row, aliases, related in rows:
+        values = [_column(row, c) for c in columns]
+        coordinates = [row["lat"], row["lon"]] if place else []
+        writer.writerow([*values, *coordinates, "|".join(aliases),
+                         "|".join(r["name"] for r in related)])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+def _column(row: dict, column: str):
+    """A column of an entity row; group attributes live in its JSON attrs."""
+    if column in ("type", "parent"):
+        return json.loads(row["attrs"] or "{}").get(column)
+    return row.get(column)
+
+
+def kml_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) -> Iterator[str]:
+    """Stream the geocoded places as KML 2.2 Placemarks (for Google Earth), every attribute
+    in ExtendedData; text is XML-escaped, so names cannot inject markup."""
+    rows = _located(db, selection)
+    yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>gazetteer</name>\n')
+    for row, aliases, groups in rows:
+        data = {c: row.get(c) for c in FEATURE_COLUMNS}
+        data.update(aliases="|".join(aliases), armed_groups="|".join(g["name"] for g in groups))
+        extended = "".join(f'<Data name="{name}"><value>{_xml(value)}</value></Data>'
+                           for name, value in data.items() if value not in (None, ""))
+        yield (f'<Placemark id={quoteattr(row["id"])}><name>{_xml(row["name"])}</name>'
+               f'<description>{_xml(row.get("reason"))}</description>'
+               f'<ExtendedData>{extended}</ExtendedData>'
+               f'<Point><coordinates>{row["lon"]},{row["lat"]}</coordinates></Point>'
+               f'</Placemark>\n')
+    yield "</Document></kml>\n"
+
+
+def _xml(value) -> str:
+    return escape("" if value is None else str(value))

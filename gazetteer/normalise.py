@@ -150,6 +150,79 @@ class Resolver:
     def _fuzzy(self, key: str, choices: list[str]) -> tuple[str, float] | None:
         return best_fuzzy(key, choices, self.fuzzy_threshold)
 
+    def candidates(self, name: str, kind: str | None = None, country: str | None = None,
+                   limit: int = 20) -> list[dict]:
+        """The ranked answers for a name, as the API and reconciliation serve them: the
+        readings of resolve(), plus names curators and reports added to the store, merged
+        ids redirected; a wanted country ranks its places first. `match` is true when the
+        best candidate is an exact or folded-key hit that no other such hit equals (a curated
+        Homs beats Libya's al-Khums; two uncurated Kobanis stay a question)."""
+        found: dict[str, dict] = {}
+        for reading in self.resolve(name, kind):
+            candidate = self._describe(reading)
+            found.setdefault(candidate["entity_id"], candidate)
+        for row in store.entities_by_alias_key(self.db, fold_name(name), kind):
+            found.setdefault(row["id"], {
+                **row, "entity_id": row.pop("id"), "score": STORED_ALIAS_SCORE,
+                "reason": f"stored alias ({row.pop('source')})", "exact": True})
+        redirects = store.merged_ids(self.db)
+        for candidate in found.values():
+            if not _in_country(candidate, country):
+                candidate["score"] = round(candidate["score"] * OTHER_COUNTRY_PENALTY, 3)
+        ranked = sorted(found.values(), key=_rank)
+        seen: set[str] = set()
+        results = []
+        for candidate in ranked:
+            candidate["entity_id"] = redirects.get(candidate["entity_id"], candidate["entity_id"])
+            if candidate["entity_id"] not in seen:
+                seen.add(candidate["entity_id"])
+                results.append(candidate)
+        stored_names = store.entity_names(self.db, [c["entity_id"] for c in results[:limit]])
+        for candidate in results:  # a curator's or the reports' name beats the reference's
+            candidate["name"] = stored_names.get(candidate["entity_id"], candidate["name"])
+        exact = [c for c in results if c["exact"] and _in_country(c, country)]
+        for candidate in results:
+            candidate["match"] = _sure(candidate, results, exact)
+            candidate.pop("population", None)
+        return results[:limit]
+
+    def _describe(self, reading: Resolution) -> dict:
+        exact = reading.reason.startswith(("exact", "folded key"))
+        if reading.kind == "armed_group":
+            group = self.registry.groups[reading.target]
+            return {"kind": reading.kind, "entity_id": group_entity_id(reading.target),
+                    "name": group["name"], "type": group.get("type"),
+                    "score": round(reading.score, 3), "reason": reading.reason, "exact": exact}
+        row = store.ref_place(self.db, reading.target) or {}
+        return {"kind": reading.kind, "entity_id": reading.target, "name": row.get("name"),
+                "lat": row.get("lat"), "lon": row.get("lon"), "geonameid": row.get("geonameid"),
+                "country": row.get("country"), "feature": row.get("feature"),
+                "population": row.get("population"), "score": round(reading.score, 3),
+                "reason": reading.reason, "exact": exact}
+
+
+# A name a curator or a report attached to a stored entity is as good as a folded-key hit.
+STORED_ALIAS_SCORE = 0.97
+# Places outside the country a caller asked for keep their place but lose this much score.
+OTHER_COUNTRY_PENALTY = 0.8
+
+
+def _in_country(candidate: dict, country: str | None) -> bool:
+    return not country or candidate["kind"] != "place" or candidate.get("country") == country
+
+
+def _sure(candidate: dict, ranked: list[dict], exact: list[dict]) -> bool:
+    """Safe to accept without a look: the top answer, exact, and strictly the best exact one."""
+    return (candidate is ranked[0] and candidate in exact
+            and all(other["score"] < candidate["score"] for other in exact
+                    if other is not candidate))
+
+
+def _rank(candidate: dict) -> tuple:
+    """Best first: score, then the bigger place, then the id (stable across runs)."""
+    return (-candidate["score"], -(candidate.get("population") or 0), candidate["entity_id"])
+
+
 def _plausible(row: dict) -> bool:
     """Keep a reference reading unless it is a small town far from the reports' theatre."""
     return bool(row["curated"] or row["feature"] != "city" or row["country"] in FOCUS_COUNTRIES

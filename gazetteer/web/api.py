@@ -204,9 +204,17 @@ def merge_entity(entity_id: str):
 
 @bp.get("/api/resolve")
 def resolve():
-    name, kind = text_arg("name"), kind_arg()
+    name, kind, country = text_arg("name"), kind_arg(), text_arg("country")
     if not name or not name.strip():
         raise BadInput("name is required")
+    with current_app.extensions["gazetteer_lock"]:
+        candidates = resolver().candidates(name, kind, country and country.upper())
+    return jsonify({"name": name, "kind": kind, "candidates": candidates})
+
+
+def resolver():
+    """The in-process name resolver (registry + reference gazetteer), built on first use;
+    callers hold the app's lock while they use it (one SQLite connection)."""
     from ..normalise import Registry, Resolver
 
     ext = current_app.extensions
@@ -216,26 +224,7 @@ def resolve():
                                                            create=False),
                                              Registry.load(settings.data_dir),
                                              settings.fuzzy_threshold)
-    resolver = ext["gazetteer_resolver"]
-    with ext["gazetteer_lock"]:
-        readings = resolver.resolve(name, kind)
-        candidates = [_candidate(resolver, r) for r in readings[:20]]
-    return jsonify({"name": name, "kind": kind, "candidates": candidates})
-
-
-def _candidate(resolver, reading) -> dict:
-    from ..normalise import group_entity_id
-
-    if reading.kind == "armed_group":
-        group = resolver.registry.groups[reading.target]
-        return {"kind": reading.kind, "entity_id": group_entity_id(reading.target),
-                "name": group["name"], "type": group.get("type"), "score": round(reading.score, 3),
-                "reason": reading.reason}
-    row = store.ref_place(resolver.db, reading.target) or {}
-    return {"kind": reading.kind, "entity_id": reading.target, "name": row.get("name"),
-            "lat": row.get("lat"), "lon": row.get("lon"), "geonameid": row.get("geonameid"),
-            "country": row.get("country"), "feature": row.get("feature"),
-            "score": round(reading.score, 3), "reason": reading.reason}
+    return ext["gazetteer_resolver"]
 
 
 # ---- documents ----------------------------------------------------------------------------
@@ -329,18 +318,34 @@ def download_geojson():
 
 @bp.get("/api/gazetteer.csv")
 def download_csv():
-    return _download(formats.csv_chunks, "text/csv; charset=utf-8", "gazetteer.csv")
+    return _download(formats.csv_chunks, "text/csv; charset=utf-8", "gazetteer.csv",
+                     located=False)
 
 
-def _download(chunks, mimetype: str, filename: str) -> Response:
-    group, bbox = text_arg("group"), bbox_arg()
+@bp.get("/api/gazetteer.kml")
+def download_kml():
+    return _download(formats.kml_chunks, "application/vnd.google-earth.kml+xml",
+                     "gazetteer.kml")
+
+
+def selection_arg(located: bool) -> formats.Selection:
+    """The export filters, checked before the first byte is streamed."""
+    kind = kind_arg() or "place"
+    if located and kind != "place":
+        raise BadInput("only places have coordinates: export armed groups as CSV")
+    group, country = text_arg("group"), text_arg("country")
     if group:
         store.get_entity(get_db(), checked_id(group))
+    return formats.Selection(kind, group or None, country or None, bbox_arg())
+
+
+def _download(chunks, mimetype: str, filename: str, located: bool = True) -> Response:
+    selection = selection_arg(located)
     db = store.open_db(current_app.config["DATABASE"], create=False)
 
     def generate():
         try:
-            yield from chunks(db, group, bbox)
+            yield from chunks(db, selection)
         finally:
             db.conn.close()
 

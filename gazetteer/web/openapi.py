@@ -22,6 +22,18 @@ PAGE = {"description": "a page", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Page"}}}}
 OBJECT = {"description": "ok", "content": JSON_OBJECT}
 WRITE_ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "413": ERROR}
+COUNTRY = _param("country", {"type": "string", "maxLength": 200},
+                 description="ISO 3166-1 alpha-2 code, e.g. SY")
+EXPORT_FILTERS = [_param("kind", {"type": "string", "enum": ["place", "armed_group"]},
+                         description="armed_group: CSV only (groups have no coordinates)"),
+                  _param("group", {"type": "string", "maxLength": 200},
+                         description="only entities mentioned alongside this group id"),
+                  COUNTRY, BBOX]
+QUERIES = _param("queries", {"type": "string", "maxLength": 1_000_000},
+                 description='{"q0": {"query": "Idleb", "type": "place", "limit": 3, '
+                             '"properties": [{"pid": "country", "v": "SY"}]}, ...}')
+RECONCILE = {"description": "the service manifest, or {q0: {result: [...]}, ...}",
+             "content": {"application/json": {"schema": {"type": "object"}}}}
 DOCUMENT_BODY = {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
         "text": {"type": "string"}, "title": {"type": "string"},
@@ -60,7 +72,7 @@ def openapi_document() -> dict:
             "/api/resolve": {"get": {
                 "summary": "Normalisation as a service: ranked candidates with reasons",
                 "parameters": [_param("name", {"type": "string", "maxLength": 200}, required=True),
-                               KIND],
+                               KIND, COUNTRY],
                 "responses": {"200": OBJECT, "400": ERROR}}},
             "/api/documents": {
                 "get": {"summary": "List documents", "parameters": PAGING,
@@ -77,16 +89,44 @@ def openapi_document() -> dict:
                 "requestBody": DOCUMENT_BODY,
                 "responses": {"200": OBJECT, "400": ERROR, "413": ERROR}}},
             "/api/gazetteer.geojson": {"get": {
-                "summary": "Geocoded places as an RFC 7946 FeatureCollection (download)",
-                "parameters": [_param("group", {"type": "string", "maxLength": 200}), BBOX],
+                "summary": "Geocoded places as an RFC 7946 FeatureCollection (streamed)",
+                "parameters": EXPORT_FILTERS,
                 "responses": {"200": {"description": "GeoJSON", "content": {
                     "application/geo+json": {"schema": {"type": "object"}}}},
                     "400": ERROR, "404": ERROR}}},
             "/api/gazetteer.csv": {"get": {
-                "summary": "Geocoded places as CSV (download)",
-                "parameters": [_param("group", {"type": "string", "maxLength": 200}), BBOX],
+                "summary": "Places (located or not) or armed groups as CSV (streamed)",
+                "parameters": EXPORT_FILTERS,
                 "responses": {"200": {"description": "CSV", "content": {
                     "text/csv": {"schema": {"type": "string"}}}}, "400": ERROR, "404": ERROR}}},
+            "/api/gazetteer.kml": {"get": {
+                "summary": "Geocoded places as KML 2.2 for Google Earth (streamed)",
+                "parameters": EXPORT_FILTERS,
+                "responses": {"200": {"description": "KML", "content": {
+                    "application/vnd.google-earth.kml+xml": {"schema": {"type": "string"}}}},
+                    "400": ERROR, "404": ERROR}}},
+            "/reconcile": {
+                "get": {"summary": "OpenRefine reconciliation (v0.2): the manifest, or the "
+                                   "answers to queries=",
+                        "parameters": [QUERIES, _param("callback", {
+                            "type": "string", "pattern": r"^[A-Za-z_$][\w$.]{0,63}$"},
+                            description="JSONP callback (old clients)")],
+                        "responses": {"200": RECONCILE, "400": ERROR}},
+                "post": {"summary": "OpenRefine reconciliation (v0.2): batched queries",
+                         "requestBody": {"required": True, "content": {
+                             "application/x-www-form-urlencoded": {"schema": {
+                                 "type": "object", "properties": {
+                                     "queries": {"type": "string"}}}}}},
+                         "responses": {"200": RECONCILE, "400": ERROR, "413": ERROR}}},
+            "/reconcile/match": {"post": {
+                "summary": "Reconciliation 1.0 draft: {queries: [{conditions: [...]}]}",
+                "requestBody": {"required": True, "content": JSON_OBJECT},
+                "responses": {"200": OBJECT, "400": ERROR, "413": ERROR}}},
+            "/entities/{entity_id}": {"get": {
+                "summary": "One entity as a web page (OpenRefine's view and preview)",
+                "parameters": [ENTITY_ID],
+                "responses": {"200": {"description": "HTML", "content": {
+                    "text/html": {"schema": {"type": "string"}}}}, "404": ERROR}}},
             "/api/openapi.json": {"get": {"summary": "This document",
                                           "responses": {"200": OBJECT}}},
             "/healthz": {"get": {"summary": "Liveness and counts", "responses": {"200": OBJECT}}},
