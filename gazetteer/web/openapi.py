@@ -34,6 +34,9 @@ QUERIES = _param("queries", {"type": "string", "maxLength": 1_000_000},
                              '"properties": [{"pid": "country", "v": "SY"}]}, ...}')
 RECONCILE = {"description": "the service manifest, or {q0: {result: [...]}, ...}",
              "content": {"application/json": {"schema": {"type": "object"}}}}
+RECONCILE_OR_JSONP = {"description": RECONCILE["description"] + " (JSONP with callback=)",
+                      "content": {**RECONCILE["content"],
+                                  "application/javascript": {"schema": {"type": "string"}}}}
 DOCUMENT_BODY = {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
         "text": {"type": "string"}, "title": {"type": "string"},
@@ -111,7 +114,7 @@ def openapi_document() -> dict:
                         "parameters": [QUERIES, _param("callback", {
                             "type": "string", "pattern": r"^[A-Za-z_$][\w$.]{0,63}$"},
                             description="JSONP callback (old clients)")],
-                        "responses": {"200": RECONCILE, "400": ERROR}},
+                        "responses": {"200": RECONCILE_OR_JSONP, "400": ERROR}},
                 "post": {"summary": "OpenRefine reconciliation (v0.2): batched queries",
                          "requestBody": {"required": True, "content": {
                              "application/x-www-form-urlencoded": {"schema": {
