@@ -115,9 +115,9 @@ def extract(settings: Settings, files: tuple[str, ...], fmt: str) -> None:
     from .ingest import read_file, read_stdin
     from .pipeline import analyse
 
-    engine = _engine(settings)
     docs = [read_stdin(settings.max_document_bytes) if f == "-" else
             read_file(Path(f), settings.max_document_bytes) for f in (files or ("-",))]
+    engine = _engine(settings)  # after reading: bad input fails before the model loads
     results = [extract_result(doc, mentions, entities)
                for doc, mentions, entities in analyse(engine, docs)]
     if fmt == "json":

@@ -62,3 +62,10 @@ class ModelNotInstalled(GazetteerError):
 class DatabaseMissing(GazetteerError):
     status = 503
     code = "database_missing"
+
+
+class DatabaseUnreadable(GazetteerError):
+    """The database path is a folder, in a missing folder, or not an SQLite file."""
+
+    status = 503
+    code = "database_unreadable"

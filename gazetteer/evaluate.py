@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import BadInput
 from .geocode import distance_km
 from .types import KINDS, Document, Point
 
@@ -40,11 +41,15 @@ class Scores:
 
 
 def load_gold(path: Path) -> dict:
-    gold = json.loads(path.read_text(encoding="utf-8"))
-    for doc in gold["documents"]:
-        for m in doc["mentions"]:
-            if doc["text"][m["start"]:m["end"]] != m["text"]:
-                raise ValueError(f"{path}: offsets of {m['text']!r} do not match the text")
+    """Return the gold file; raises BadInput when it is not JSON of the guideline's shape."""
+    try:
+        gold = json.loads(path.read_text(encoding="utf-8"))
+        for doc in gold["documents"]:
+            for m in doc["mentions"]:
+                if doc["text"][m["start"]:m["end"]] != m["text"]:
+                    raise BadInput(f"{path}: offsets of {m['text']!r} do not match the text")
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeError too
+        raise BadInput(f"{path}: not a gold file ({type(exc).__name__}: {exc})") from exc
     return gold
 
 

@@ -89,7 +89,10 @@ def read_file(path: Path, max_bytes: int) -> Document:
         size = path.stat().st_size
         if size > max_bytes:
             raise DocumentTooLarge(f"{path}: {size:,} bytes is over the limit of {max_bytes:,}")
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            # At most one byte over the limit: a device, a pipe or a growing file can be
+            # longer than stat said (/dev/zero says 0 and never ends).
+            data = stream.read(max_bytes + 1)
     except OSError as exc:
         raise UnreadableDocument(f"{path}: cannot read ({exc.strerror or exc})") from exc
     return make_document(decode(data, str(path), max_bytes), str(path), max_bytes=max_bytes)
@@ -105,7 +108,15 @@ def iter_files(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
         elif path.is_file():
             yield path
         else:
-            yield Skipped(str(path), "no such file or folder")
+            yield Skipped(str(path), _why_not_a_file(path))
+
+
+def _why_not_a_file(path: Path) -> str:
+    if path.is_symlink():
+        return "broken symbolic link or link loop"
+    if path.exists():
+        return "not a regular file or folder"
+    return "no such file or folder"
 
 
 def _walk(root: Path) -> Iterator[Path | Skipped]:
@@ -116,8 +127,10 @@ def _walk(root: Path) -> Iterator[Path | Skipped]:
             if name.startswith("."):
                 continue
             path = Path(folder) / name
-            if path.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES and path.is_file():
-                yield path
+            if path.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES:
+                continue
+            # A link loop or broken link is reported, not silently left out.
+            yield path if path.is_file() else Skipped(str(path), _why_not_a_file(path))
     for error in errors:
         yield Skipped(str(error.filename), f"cannot read folder ({error.strerror})")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .errors import BadInput, DatabaseMissing, NotFound
+from .errors import BadInput, DatabaseMissing, DatabaseUnreadable, NotFound
 from .types import Document, Entity, Mention
 
 SCHEMA_VERSION = "2"
@@ -126,18 +126,16 @@ def now() -> str:
 def open_db(path: Path | str, create: bool = True) -> sqlite_utils.Database:
     """Return a Database in WAL mode with a busy timeout; the schema is created if missing.
 
-    Raises DatabaseMissing when create is False and the file does not exist.
+    Raises DatabaseMissing when create is False and the file does not exist, and
+    DatabaseUnreadable when the path cannot be opened as an SQLite database.
     """
     path = Path(path)
     if not create and not path.exists():
         raise DatabaseMissing(f"no gazetteer database at {path}; run `gazetteer build` first")
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
-                           isolation_level=None)
-    db = sqlite_utils.Database(conn)
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA foreign_keys = ON")
+    try:
+        db = _connect(path)
+    except sqlite3.DatabaseError as exc:  # a folder, a missing folder, a file of another kind
+        raise DatabaseUnreadable(f"cannot open {path} as a gazetteer database ({exc})") from exc
     if create:
         fresh = "entities" not in db.table_names()
         db.executescript(_SCHEMA)
@@ -175,6 +173,17 @@ def _migrate(db: sqlite_utils.Database) -> None:
 
 def _has_foreign_key(db: sqlite_utils.Database, table: str, column: str) -> bool:
     return any(fk.column == column for fk in db[table].foreign_keys)
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                           isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA journal_mode = WAL")  # the first read of the file: fails if not SQLite
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import re
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
@@ -94,9 +95,11 @@ def require_writer() -> None:
         raise Unauthorized("a valid bearer token is required (Authorization: Bearer ...)")
 
 
-@bp.before_request
+# App-wide, not only /api: the map at / shows the same names and places. The vendored
+# Leaflet files under /static hold no data.
+@bp.before_app_request
 def private_reads() -> None:
-    if current_app.config["PRIVATE_READS"] and request.endpoint != "api.healthz":
+    if current_app.config["PRIVATE_READS"] and request.endpoint not in ("api.healthz", "static"):
         if not _token_ok():
             raise Unauthorized("reads are private here: a valid bearer token is required")
 
@@ -275,10 +278,24 @@ def post_extract():
 def json_body() -> dict:
     if not request.is_json:
         raise BadInput("send a JSON object with Content-Type: application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # [[[[... thousands deep: the JSON parser gives up, not us
+        raise BadInput("the JSON is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadInput("the body must be a JSON object")
+    _refuse_lone_surrogates(body)
     return body
+
+
+def _refuse_lone_surrogates(body: dict) -> None:
+    """JSON may escape half a UTF-16 pair ("\\ud800"); such a string is not text and
+    cannot be stored or hashed, so it is refused here rather than failing deeper down."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput("the JSON holds a lone surrogate escape (such as \\ud800), "
+                       "which is not text") from None
 
 
 def document_from_request():

@@ -48,9 +48,17 @@ def _base_map(tiles: str) -> folium.Map:
     return m
 
 
+def html_text(value: str) -> str:
+    """Escape a string for HTML that folium then pastes into a JavaScript template literal
+    (popups and tooltips are `...` strings): besides <>&"', a backslash, a backtick or ${
+    from a document would end the literal or run code, so they become entities too."""
+    return (html.escape(value).replace("\\", "&#92;").replace("`", "&#96;")
+            .replace("$", "&#36;"))
+
+
 def popup_html(place: dict, aliases: list[str], groups: list[dict]) -> str:
     """The popup; every string from a document is escaped."""
-    e = html.escape
+    e = html_text
     api = url_for("api.get_entity", entity_id=place["id"])
     mentions = url_for("api.entity_mentions", entity_id=place["id"])
     group_items = "".join(f"<li>{e(g['name'])} ({g['count']})</li>" for g in groups[:12])
@@ -70,7 +78,7 @@ def _marker(place: dict, aliases: list[str], groups: list[dict]) -> folium.Circl
         location=(place["lat"], place["lon"]), radius=radius, weight=1, fill=True,
         fill_opacity=0.7, color="#8b1e3f", fill_color="#c0392b",
         popup=folium.Popup(popup_html(place, aliases, groups), max_width=360),
-        tooltip=folium.Tooltip(html.escape(place["name"])))
+        tooltip=folium.Tooltip(html_text(place["name"])))
 
 
 class SearchBox(MacroElement):
