@@ -320,10 +320,10 @@ def document_from_request():
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise BadInput('"text" must be a non-empty string')
-        title, source = body.get("title"), body.get("source") or "api"
-        if not isinstance(title, (str, type(None))) or not isinstance(source, str):
+        title, source = body.get("title"), body.get("source")
+        if not all(isinstance(v, (str, type(None))) for v in (title, source)):
             raise BadInput('"title" and "source" must be strings')
-        return make_document(text, source[:500], title, max_bytes=limit)
+        return make_document(text, (source or "api")[:500], title, max_bytes=limit)
     if mimetype in ("text/plain", "text/html", "text/markdown"):
         data = request.get_data()
         return make_document(decode(data, "api", limit), "api", max_bytes=limit)
