@@ -129,7 +129,7 @@ def list_entities():
                         country=country, bbox=request.args.get("bbox")))
 
 
-@bp.get("/api/entities/<path:entity_id>")
+@bp.get("/api/entities/<entity_id>")
 def get_entity(entity_id: str):
     db = get_db()
     entity = store.get_entity(db, checked_id(entity_id))
@@ -158,8 +158,16 @@ def patch_entity(entity_id: str):
     body = json_body()
     changes = curation_changes(body)
     db = get_db()
-    store.curate_entity(db, checked_id(entity_id), changes, str(body.get("who") or "api"))
+    store.curate_entity(db, checked_id(entity_id), changes, who_arg(body))
     return get_entity(entity_id)
+
+
+def who_arg(body: dict) -> str:
+    """The curator's name for the record; "api" when not given."""
+    who = body.get("who")
+    if who is not None and not isinstance(who, str):
+        raise BadInput('"who" must be a string')
+    return (who or "api")[:200]
 
 
 def curation_changes(body: dict) -> dict:
@@ -200,8 +208,7 @@ def merge_entity(entity_id: str):
     other = body.get("other")
     if not isinstance(other, str):
         raise BadInput('give the entity to merge in as {"other": "<id>"}')
-    store.merge_entities(get_db(), checked_id(entity_id), checked_id(other),
-                         str(body.get("who") or "api"))
+    store.merge_entities(get_db(), checked_id(entity_id), checked_id(other), who_arg(body))
     return get_entity(entity_id)
 
 
