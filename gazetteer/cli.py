@@ -219,8 +219,9 @@ def geonames_import(settings: Settings, path: Path, alternate_names: Path | None
 @click.pass_obj
 def evaluate(settings: Settings, gold: Path, baseline: bool, examples: bool) -> None:
     """Score extraction, normalisation and geocoding against a gold file."""
-    from .evaluate import run_eval
+    from .evaluate import load_gold, run_eval
 
+    load_gold(gold)  # a bad gold file fails before the model loads
     click.echo(run_eval(_engine(settings), gold, baseline=baseline, examples=examples))
 
 

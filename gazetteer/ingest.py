@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from bs4 import BeautifulSoup
 
@@ -18,6 +19,7 @@ TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".rst", ""}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 # Elements whose text is not part of the report.
 _NOISE_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "head")
+_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,25 @@ def read_file(path: Path, max_bytes: int) -> Document:
         if size > max_bytes:
             raise DocumentTooLarge(f"{path}: {size:,} bytes is over the limit of {max_bytes:,}")
         with path.open("rb") as stream:
-            # At most one byte over the limit: a device, a pipe or a growing file can be
-            # longer than stat said (/dev/zero says 0 and never ends).
-            data = stream.read(max_bytes + 1)
+            data = read_at_most(stream, max_bytes + 1)
     except OSError as exc:
         raise UnreadableDocument(f"{path}: cannot read ({exc.strerror or exc})") from exc
     return make_document(decode(data, str(path), max_bytes), str(path), max_bytes=max_bytes)
+
+
+def read_at_most(stream: BinaryIO, limit: int) -> bytes:
+    """Read up to limit bytes in chunks: a device, a pipe or a growing file can be longer
+    than stat said (/dev/zero says 0 and never ends), and read(limit) would reserve the
+    whole limit for every small file."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = stream.read(min(_CHUNK, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
@@ -148,5 +163,5 @@ def read_paths(paths: Iterable[Path], max_bytes: int) -> Iterator[Document | Ski
 
 
 def read_stdin(max_bytes: int) -> Document:
-    data = sys.stdin.buffer.read(max_bytes + 1)
+    data = read_at_most(sys.stdin.buffer, max_bytes + 1)
     return make_document(decode(data, "<stdin>", max_bytes), "<stdin>", max_bytes=max_bytes)

@@ -35,7 +35,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(reconcile.bp)
     app.teardown_appcontext(_close_db)
     _enable_cors(app, settings.cors_origins)
+    app.after_request(_no_sniffing)
     return app
+
+
+def _no_sniffing(response):
+    """JSON and CSV hold names from documents: a browser must never guess they are HTML."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 def _setting_names() -> set[str]:

@@ -129,7 +129,7 @@ def list_entities():
                         country=country, bbox=request.args.get("bbox")))
 
 
-@bp.get("/api/entities/<path:entity_id>")
+@bp.get("/api/entities/<entity_id>")
 def get_entity(entity_id: str):
     db = get_db()
     entity = store.get_entity(db, checked_id(entity_id))
@@ -158,8 +158,16 @@ def patch_entity(entity_id: str):
     body = json_body()
     changes = curation_changes(body)
     db = get_db()
-    store.curate_entity(db, checked_id(entity_id), changes, str(body.get("who") or "api"))
+    store.curate_entity(db, checked_id(entity_id), changes, who_arg(body))
     return get_entity(entity_id)
+
+
+def who_arg(body: dict) -> str:
+    """The curator's name for the record; "api" when not given."""
+    who = body.get("who")
+    if who is not None and not isinstance(who, str):
+        raise BadInput('"who" must be a string')
+    return (who or "api")[:200]
 
 
 def curation_changes(body: dict) -> dict:
@@ -200,8 +208,7 @@ def merge_entity(entity_id: str):
     other = body.get("other")
     if not isinstance(other, str):
         raise BadInput('give the entity to merge in as {"other": "<id>"}')
-    store.merge_entities(get_db(), checked_id(entity_id), checked_id(other),
-                         str(body.get("who") or "api"))
+    store.merge_entities(get_db(), checked_id(entity_id), checked_id(other), who_arg(body))
     return get_entity(entity_id)
 
 
@@ -309,10 +316,10 @@ def document_from_request():
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise BadInput('"text" must be a non-empty string')
-        title, source = body.get("title"), body.get("source") or "api"
-        if not isinstance(title, (str, type(None))) or not isinstance(source, str):
+        title, source = body.get("title"), body.get("source")
+        if not all(isinstance(v, (str, type(None))) for v in (title, source)):
             raise BadInput('"title" and "source" must be strings')
-        return make_document(text, source[:500], title, max_bytes=limit)
+        return make_document(text, (source or "api")[:500], title, max_bytes=limit)
     if mimetype in ("text/plain", "text/html", "text/markdown"):
         data = request.get_data()
         return make_document(decode(data, "api", limit), "api", max_bytes=limit)

@@ -7,17 +7,33 @@ ERROR = {"$ref": "#/components/responses/Error"}
 
 def _param(name: str, schema: dict, where: str = "query", required: bool = False,
            description: str = "") -> dict:
-    return {"name": name, "in": where, "required": required, "schema": schema,
-            "description": description}
+    param = {"name": name, "in": where, "required": required, "schema": schema,
+             "description": description}
+    if where == "query" and not required:
+        param["allowEmptyValue"] = True  # `?kind=&bbox=` means not given, as forms send it
+    return param
 
 
 PAGING = [_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}),
-          _param("offset", {"type": "integer", "minimum": 0, "default": 0})]
+          _param("offset", {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0})]
 ENTITY_ID = _param("entity_id", {"type": "string"}, "path", True)
 BBOX = _param("bbox", {"type": "string", "pattern": r"^-?[\d.]+,-?[\d.]+,-?[\d.]+,-?[\d.]+$"},
-              description="west,south,east,north in degrees")
+              description="west,south,east,north in degrees, west <= east, south <= north")
 KIND = _param("kind", {"type": "string", "enum": ["place", "armed_group"]})
+TEXT = {"type": "string", "minLength": 1, "pattern": r"\S"}  # not blank
 JSON_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+NAMES = {"type": "array", "items": TEXT}
+PATCH_BODY = {"application/json": {"schema": {
+    "type": "object", "additionalProperties": False,
+    "properties": {"name": TEXT,
+                   "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                   "lon": {"type": "number", "minimum": -180, "maximum": 180},
+                   "add_aliases": NAMES, "remove_aliases": NAMES, "who": {"type": "string"}},
+    "dependentRequired": {"lat": ["lon"], "lon": ["lat"]},
+    "anyOf": [{"required": [f]} for f in ("name", "lat", "add_aliases", "remove_aliases")]}}}
+MERGE_BODY = {"application/json": {"schema": {
+    "type": "object", "required": ["other"],
+    "properties": {"other": {"type": "string"}, "who": {"type": "string"}}}}}
 PAGE = {"description": "a page", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Page"}}}}
 OBJECT = {"description": "ok", "content": JSON_OBJECT}
@@ -29,7 +45,10 @@ EXPORT_FILTERS = [_param("kind", {"type": "string", "enum": ["place", "armed_gro
                   _param("group", {"type": "string", "maxLength": 200},
                          description="only entities mentioned alongside this group id"),
                   COUNTRY, BBOX]
-QUERIES = _param("queries", {"type": "string", "maxLength": 1_000_000},
+# A batch of 50 queries is about 5,000 characters. In a URL, percent-encoding can make one
+# character 12 bytes, and waitress refuses request lines over 256 KiB: GET allows less.
+QUERIES_MAX_CHARS, QUERIES_GET_MAX_CHARS = 100_000, 20_000
+QUERIES = _param("queries", {"type": "string", "maxLength": QUERIES_GET_MAX_CHARS},
                  description='{"q0": {"query": "Idleb", "type": "place", "limit": 3, '
                              '"properties": [{"pid": "country", "v": "SY"}]}, ...}')
 RECONCILE = {"description": "the service manifest, or {q0: {result: [...]}, ...}",
@@ -39,11 +58,12 @@ RECONCILE_OR_JSONP = {"description": RECONCILE["description"] + " (JSONP with ca
                                   "application/javascript": {"schema": {"type": "string"}}}}
 DOCUMENT_BODY = {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
-        "text": {"type": "string"}, "title": {"type": "string"},
-        "source": {"type": "string"}}}},
-    "text/plain": {"schema": {"type": "string"}},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary"}}}}}}
+        "text": TEXT, "title": {"type": ["string", "null"]},
+        "source": {"type": ["string", "null"]}}}},
+    "text/plain": {"schema": {**TEXT, "description": "UTF-8 text, no NUL bytes"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "a UTF-8 text, Markdown or HTML file"}}}}}}
 
 
 def openapi_document() -> dict:
@@ -63,18 +83,18 @@ def openapi_document() -> dict:
                         "parameters": [ENTITY_ID], "responses": {"200": OBJECT, "404": ERROR}},
                 "patch": {"summary": "Curate: rename, fix coordinates, add/remove aliases",
                           "security": [{"bearer": []}], "parameters": [ENTITY_ID],
-                          "requestBody": {"required": True, "content": JSON_OBJECT},
+                          "requestBody": {"required": True, "content": PATCH_BODY},
                           "responses": {"200": OBJECT, **WRITE_ERRORS}}},
             "/api/entities/{entity_id}/mentions": {"get": {
                 "summary": "Mentions of an entity", "parameters": [ENTITY_ID, *PAGING],
                 "responses": {"200": PAGE, "400": ERROR, "404": ERROR}}},
             "/api/entities/{entity_id}/merge": {"post": {
                 "summary": "Merge another entity into this one", "security": [{"bearer": []}],
-                "parameters": [ENTITY_ID], "requestBody": {"required": True, "content": JSON_OBJECT},
+                "parameters": [ENTITY_ID], "requestBody": {"required": True, "content": MERGE_BODY},
                 "responses": {"200": OBJECT, **WRITE_ERRORS}}},
             "/api/resolve": {"get": {
                 "summary": "Normalisation as a service: ranked candidates with reasons",
-                "parameters": [_param("name", {"type": "string", "maxLength": 200}, required=True),
+                "parameters": [_param("name", {**TEXT, "maxLength": 200}, required=True),
                                KIND, COUNTRY],
                 "responses": {"200": OBJECT, "400": ERROR}}},
             "/api/documents": {
@@ -119,7 +139,8 @@ def openapi_document() -> dict:
                          "requestBody": {"required": True, "content": {
                              "application/x-www-form-urlencoded": {"schema": {
                                  "type": "object", "properties": {
-                                     "queries": {"type": "string"}}}}}},
+                                     "queries": {"type": "string",
+                                                 "maxLength": QUERIES_MAX_CHARS}}}}}},
                          "responses": {"200": RECONCILE, "400": ERROR, "413": ERROR}}},
             "/reconcile/match": {"post": {
                 "summary": "Reconciliation 1.0 draft: {queries: [{conditions: [...]}]}",

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ..errors import BadInput
 from .api import MAX_QUERY, private_reads, resolver
+from .openapi import QUERIES_GET_MAX_CHARS, QUERIES_MAX_CHARS
 
 bp = Blueprint("reconcile", __name__)
 bp.before_request(private_reads)
@@ -38,8 +39,14 @@ def reconcile():
     raw = request.values.get("queries")
     if raw is None and request.is_json:
         raw = (request.get_json(silent=True) or {}).get("queries")
+    if raw is None and request.method == "POST":
+        raise BadInput('POST the queries as a form field: queries={"q0": {"query": "..."}}')
     if raw is None:
         return _jsonp(manifest())
+    most = QUERIES_GET_MAX_CHARS if request.method == "GET" else QUERIES_MAX_CHARS
+    if isinstance(raw, str) and len(raw) > most:
+        raise BadInput(f"queries is longer than {most} characters: send smaller batches "
+                       f"(or POST them)")
     queries = _parse_json(raw) if isinstance(raw, str) else raw
     if not isinstance(queries, dict) or not queries:
         raise BadInput('queries must be a JSON object: {"q0": {"query": "..."}, ...}')

@@ -1,0 +1,88 @@
+"""`gazetteer serve` in a child process on 127.0.0.1: the production server, as users run it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen
+    log: Path  # the child's stdout and stderr
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict | None = None, timeout: float = 60) -> tuple[int, dict, bytes]:
+        """One request on a fresh connection: (status, headers, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def json(self, method: str, path: str, **kwargs) -> tuple[int, dict]:
+        status, _, body = self.request(method, path, **kwargs)
+        return status, json.loads(body)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def served(database: Path, log: Path, **settings: str) -> Iterator[Server]:
+    """Run `gazetteer serve` over database (settings as GAZETTEER_* variables) until the
+    block ends; the child imports this checkout of the package."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GAZETTEER_")},
+           "PYTHONPATH": str(PROJECT), "GAZETTEER_DATABASE": str(database),
+           "GAZETTEER_HOST": "127.0.0.1", "GAZETTEER_PORT": str(port),
+           **{f"GAZETTEER_{k.upper()}": v for k, v in settings.items()}}
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "gazetteer.cli", "serve"], env=env,
+                                   stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
+    server = Server(port, process, log)
+    try:
+        _wait_until_up(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_up(server: Server, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gazetteer serve exited: {server.log.read_text()[-2000:]}")
+        try:
+            if server.request("GET", "/healthz", timeout=5)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gazetteer serve did not answer /healthz in time")

@@ -1,0 +1,226 @@
+"""Hostile text: names holding markup, quotes, backslashes, backticks and ${...} are stored as
+text, and neither the API nor the map (popups, tooltips, search box, layer names) runs them.
+
+The names reach the database the two ways names do: extracted from a posted document, and set
+by a curator (PATCH). The payloads call alert() and set window.__pwned, so the browser test
+sees any that run."""
+
+import csv
+import io
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from waitress.server import create_server
+
+from gazetteer import store
+from gazetteer.web import create_app
+from gazetteer.web.map import html_text
+
+from .conftest import make_engine
+from .test_api import AUTH, TOKEN
+from .test_map_browser import CHROMIUM
+
+# Spellings as they come in messy reports: a backslash, a backtick for the ʿayn, quotes;
+# plus markup that must stay text in the stored document.
+HOSTILE_DOCUMENT = """Hostile names report
+
+Government forces shelled Kafr\\u12Zita near Hama.
+Rebels entered Tell`Aran near Aleppo.
+Government forces shelled Kafr"Zita and Kafr'Zita near Hama.
+Regime jets bombed the village of Umm\\Sharshuh in Homs province.
+Fighters of Jaish al-Izza<script>alert(1)</script> entered Kafr Nabudah in Hama province.
+Fighters of Liwa Ahfad<img src=x onerror=alert(2)> entered Idlib.
+"""
+PLACE_NAME = '<script>window.__pwned = 1; alert(1)</script>Kafr "Zita" \\u12 \\'
+PLACE_ALIASES = ['<img src=x onerror="window.__pwned = 2; alert(2)">',
+                 "${window.__pwned = 3}", "`+alert(4)+`", "</script><script>alert(5)</script>",
+                 "'\"><svg onload=alert(6)>", "C:\\x41\\1\\\\"]
+GROUP_NAME = '<img src=x onerror="window.__pwned = 7; alert(7)">Jaysh "al-Izza" \\u`${1}`'
+PLACE = "place-x-um-sharshu"  # Umm\Sharshuh, unknown to GeoNames: one alias, all shown
+RAW_MARKUP = ["<script>window.__pwned", "<img src=x onerror", "<svg onload", "${window",
+              "`+alert"]
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, reference_db, shared_nlp):
+    """A database holding the hostile document and the hostile curations, and its app."""
+    path = tmp_path_factory.mktemp("hostile") / "hostile.db"
+    shutil.copy(reference_db, path)
+    app = create_app({"TESTING": True, "DATABASE": str(path), "API_TOKEN": TOKEN})
+    app.extensions["gazetteer_engine"] = make_engine(path, shared_nlp)
+    client = app.test_client()
+    posted = client.post("/api/documents", data=HOSTILE_DOCUMENT.encode(),
+                         content_type="text/plain", headers=AUTH)
+    assert posted.status_code == 201, posted.get_data(as_text=True)
+    for entity_id, body in [(PLACE, {"name": PLACE_NAME, "add_aliases": PLACE_ALIASES}),
+                            ("ag-jaysh-al-izza", {"name": GROUP_NAME})]:
+        response = client.patch(f"/api/entities/{entity_id}", json=body, headers=AUTH)
+        assert response.status_code == 200, response.get_data(as_text=True)
+    return app, path, posted.get_json()["id"]
+
+
+def test_the_document_and_the_names_are_stored_byte_for_byte(hostile):
+    _, path, document_id = hostile
+    db = store.open_db(path, create=False)
+    assert store.get_document(db, document_id)["text"] == HOSTILE_DOCUMENT.replace("\r\n", "\n")
+    observed = {m["text"] for m in store.document_mentions(db, document_id)}
+    assert {"Kafr\\u12Zita", "Tell`Aran", 'Kafr"Zita', "Kafr'Zita", "Umm\\Sharshuh"} <= observed
+    assert store.get_entity(db, PLACE)["name"] == PLACE_NAME
+    assert store.get_entity(db, "ag-jaysh-al-izza")["name"] == GROUP_NAME
+    aliases = {a["name"] for a in store.entity_aliases(db, PLACE)}
+    assert set(PLACE_ALIASES) <= aliases
+
+
+def test_api_responses_return_the_names_as_json_text(hostile):
+    app, _, document_id = hostile
+    client = app.test_client()
+    responses = {
+        "entity": client.get(f"/api/entities/{PLACE}"),
+        "neighbour": client.get("/api/entities/sup-kafr-nabudah"),
+        "group": client.get("/api/entities/ag-jaysh-al-izza"),
+        "search": client.get("/api/entities", query_string={"q": "script pwned"}),
+        "document": client.get(f"/api/documents/{document_id}"),
+        "resolve": client.get("/api/resolve", query_string={"name": PLACE_NAME[:200]}),
+        "error": client.get("/api/entities/<script>alert(1)</script>"),
+    }
+    for name, response in responses.items():
+        assert response.mimetype == "application/json", name
+        assert response.headers["X-Content-Type-Options"] == "nosniff", name
+        assert response.get_json() is not None, name
+    assert responses["entity"].get_json()["name"] == PLACE_NAME
+    assert set(PLACE_ALIASES) <= {a["name"] for a in responses["entity"].get_json()["aliases"]}
+    assert GROUP_NAME in [g["name"] for g in responses["neighbour"].get_json()["armed_groups"]]
+    assert responses["group"].get_json()["name"] == GROUP_NAME
+    assert PLACE in [i["id"] for i in responses["search"].get_json()["items"]]
+    assert responses["document"].get_json()["text"] == HOSTILE_DOCUMENT
+    assert responses["error"].status_code == 404
+
+
+def test_downloads_hold_the_names_as_data(hostile):
+    app, _, _ = hostile
+    client = app.test_client()
+    geojson = client.get("/api/gazetteer.geojson")
+    assert geojson.mimetype == "application/geo+json"
+    assert "attachment" in geojson.headers["Content-Disposition"]
+    features = {f["id"]: f for f in json.loads(geojson.get_data(as_text=True))["features"]}
+    assert features[PLACE]["properties"]["name"] == PLACE_NAME
+    assert set(PLACE_ALIASES) <= set(features[PLACE]["properties"]["aliases"])
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(client.get(
+        "/api/gazetteer.csv").get_data(as_text=True)))}
+    assert rows[PLACE]["name"] == PLACE_NAME
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Kassab", "Kassab"),
+    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ('"quoted" \'single\'', "&quot;quoted&quot; &#x27;single&#x27;"),
+    ("a\\u12\\", "a&#92;u12&#92;"),
+    ("`+alert(1)+`", "&#96;+alert(1)+&#96;"),
+    ("${alert(1)}", "&#36;{alert(1)}"),
+    ("Ma`arrat & Kafr", "Ma&#96;arrat &amp; Kafr"),
+])
+def test_html_text_leaves_nothing_a_js_template_literal_would_act_on(text, expected):
+    assert html_text(text) == expected
+
+
+def test_the_map_page_holds_no_raw_payload(hostile):
+    app, _, _ = hostile
+    page = app.test_client().get("/map").get_data(as_text=True)
+    for raw in RAW_MARKUP + ["Kafr\\u12Zita", "Tell`Aran", "Umm\\Sharshuh"]:
+        assert raw not in page, raw
+    assert "Tell&#96;Aran" in page and "Kafr&#92;u12Zita" in page  # there, as entities
+    assert "&lt;script&gt;window.__pwned = 1" in page
+
+
+# ---- in a real browser ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live_url(hostile):
+    app, path, _ = hostile
+    served = create_app({"DATABASE": str(path), "TILES": "none"})
+    server = create_server(served, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(live_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        tab = browser.new_page(viewport={"width": 1280, "height": 800})
+        tab.ran: list[str] = []  # dialogs and script errors: anything here is a failure
+        tab.on("pageerror", lambda exc: tab.ran.append(f"error: {exc}"))
+        tab.on("dialog", lambda dialog: (tab.ran.append(f"dialog: {dialog.message}"),
+                                         dialog.dismiss()))
+        yield tab
+        browser.close()
+
+
+OPEN_EVERY_MARKER = """async () => {
+  const cluster = window[Object.keys(window).find(k => k.startsWith('marker_cluster_'))];
+  const shown = [];
+  for (const name of Object.keys(window).filter(k => k.startsWith('circle_marker_'))) {
+    const marker = window[name];
+    if (!cluster.hasLayer(marker)) { continue; }  // the copies in the group layers
+    await new Promise(done => cluster.zoomToShowLayer(marker, done));
+    marker.openPopup();
+    marker.openTooltip();
+    shown.push({popup: marker.getPopup().getElement().innerText,
+                tooltip: marker.getTooltip().getElement().innerText});
+  }
+  return shown;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_no_hostile_name_runs_in_the_map(browser_page, live_url):
+    page = browser_page
+    page.goto(live_url + "/map")
+    page.wait_for_selector("path.leaflet-interactive, .marker-cluster", timeout=10_000)
+    shown = page.evaluate(OPEN_EVERY_MARKER)
+    tooltips = {s["tooltip"].strip() for s in shown}
+    assert {"Kafr\\u12Zita", "Tell`Aran", PLACE_NAME} <= tooltips
+    (popup,) = [s["popup"] for s in shown if s["tooltip"].strip() == PLACE_NAME]
+    for text in [PLACE_NAME, "Umm\\Sharshuh", *PLACE_ALIASES]:
+        assert text in popup, text  # shown, as text
+    assert any(GROUP_NAME in s["popup"] for s in shown)
+    assert page.evaluate("window.__pwned") is None and page.ran == []
+    page.goto(live_url + "/map")  # afresh: no popup open
+    page.wait_for_selector("path.leaflet-interactive, .marker-cluster", timeout=10_000)
+    # the layer control names the group as text; showing the layer runs nothing
+    label = page.locator(".leaflet-control-layers-overlays label", has_text="Jaysh")
+    assert GROUP_NAME in label.inner_text()
+    label.locator("input").check()
+    # the search box lists the name as text, and opens its popup
+    page.fill("#place-search", "script pwned")
+    result = page.locator("#place-search-results li").first
+    result.wait_for()
+    assert result.inner_text() == PLACE_NAME
+    result.click()
+    page.locator(".leaflet-popup-content .place-name", has_text="__pwned").wait_for()
+    assert page.evaluate("window.__pwned") is None
+    assert page.ran == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_no_hostile_name_runs_from_an_api_response(browser_page, live_url, hostile):
+    page = browser_page
+    document_id = hostile[2]
+    for path in [f"/api/entities/{PLACE}", "/api/entities?q=script%20pwned",
+                 f"/api/documents/{document_id}", "/api/entities/ag-jaysh-al-izza",
+                 "/api/entities/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+                 "/api/resolve?name=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"]:
+        page.goto(live_url + path)
+        assert page.locator("script, img, svg").count() == 0, path
+        assert page.evaluate("window.__pwned") is None, path
+    assert page.ran == []
