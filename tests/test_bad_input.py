@@ -453,11 +453,30 @@ def test_eval_of_a_bad_gold_file_is_one_line(cli_db, tmp_path, text):
     assert_one_line_error(cli("--db", str(cli_db), "eval", str(gold)), str(gold))
 
 
+def unprivileged_can_load_the_model() -> bool:
+    """Whether nobody can read the package, its data and the spaCy model (a checkout or a
+    virtualenv under /root cannot be read by nobody)."""
+    import importlib.util
+
+    import gazetteer
+
+    from gazetteer.config import load_settings
+
+    settings = load_settings(environ={})
+    spec = importlib.util.find_spec(settings.spacy_model)
+    paths = [Path(gazetteer.__file__).parent, settings.data_dir,
+             Path(spec.origin).parent if spec and spec.origin else Path("/nonexistent")]
+    with unprivileged():
+        return all(os.access(p, os.R_OK | os.X_OK, effective_ids=True) for p in paths)
+
+
 @pytest.mark.slow
 def test_ingest_of_a_hostile_folder_adds_the_good_file_and_names_each_bad_one(folder,
                                                                             reference_db,
                                                                             shared_nlp):
     """As an unprivileged user: the database is shared, the bad files are not readable."""
+    if not unprivileged_can_load_the_model():
+        pytest.skip("the unprivileged user cannot read the package or the spaCy model here")
     docs = folder / "docs"
     docs.mkdir()
     docs.chmod(0o777)
