@@ -90,14 +90,26 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
     writer = csv.writer(buffer)
     writer.writerow([*columns, *extra])
     for row, aliases, related in rows:
-        values = [_column(row, c) for c in columns]
+        values = [_cell(_column(row, c)) for c in columns]
         coordinates = [row["lat"], row["lon"]] if place else []
-        writer.writerow([*values, *coordinates, "|".join(aliases),
-                         "|".join(r["name"] for r in related)])
+        writer.writerow([*values, *coordinates, _cell("|".join(aliases)),
+                         _cell("|".join(r["name"] for r in related))])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """Text as a spreadsheet shows it, never as a formula (OWASP's CSV injection advice:
+    a leading apostrophe); numbers are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _column(row: dict, column: str):

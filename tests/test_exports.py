@@ -164,3 +164,16 @@ def test_schema_1_database_migrates_keeping_its_data(tmp_path, seeded_db):
                       "WHERE entities_fts MATCH 'shughour')").fetchall() == [("gn-169023",)]
     assert {fk.other_table for fk in db["mentions"].foreign_keys} == {"documents", "entities"}
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_csv_cells_never_start_a_formula(tmp_path, seeded_db):
+    path = tmp_path / "formula.db"
+    shutil.copy(seeded_db, path)
+    db = store.open_db(path)
+    store.curate_entity(db, "gn-169023", {"name": "=HYPERLINK(\"http://x\")",
+                                          "add_aliases": ["@SUM(A1)"]}, "test")
+    client = create_app({"TESTING": True, "DATABASE": str(path)}).test_client()
+    jisr = next(r for r in csv_rows(client) if r["id"] == "gn-169023")
+    assert jisr["name"] == "'=HYPERLINK(\"http://x\")"
+    assert not jisr["aliases"].startswith(("=", "@")) and "@SUM(A1)" in jisr["aliases"]
+    assert float(jisr["longitude"]) > 0  # numbers untouched
