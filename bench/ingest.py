@@ -40,7 +40,7 @@ def time_pipeline(reference: Path, folder: Path, workers: int, nlp) -> tuple[flo
 
 
 def bench_ingest(results: Results, reference: Path, corpora: dict[int, tuple[Path, list[str]]],
-                 repeats: int) -> Path:
+                 repeats: dict[int, int]) -> Path:
     """Rows for each corpus size and worker count; returns the last ingested database."""
     engine = open_engine(settings_for(fresh_copy(reference, "ingest-load.db")))
     nlp = engine.nlp
@@ -53,7 +53,7 @@ def bench_ingest(results: Results, reference: Path, corpora: dict[int, tuple[Pat
         per_workers = {}
         for workers in (1, 2):
             pipe_s, bare_s = [], []
-            for _ in range(repeats):  # side by side, alternating, so noise hits both
+            for _ in range(repeats[size]):  # side by side, alternating, so noise hits both
                 bare_s.append(time_bare(bare, texts, workers, batch))
                 seconds, last_db = time_pipeline(reference, folder, workers, nlp)
                 pipe_s.append(seconds)
