@@ -155,7 +155,10 @@ def load_nlp(model: str) -> Language:
 
     Raises ModelNotInstalled with the install command when the model is missing."""
     try:
-        nlp = spacy.load(model, exclude=["tagger", "parser", "lemmatizer", "attribute_ruler"])
+        # The NER has its own embedding layer; the shared tok2vec only feeds the tagger and
+        # parser, so dropping it keeps the entities and saves about a third of the model's time.
+        nlp = spacy.load(model, exclude=["tok2vec", "tagger", "parser", "lemmatizer",
+                                         "attribute_ruler"])
     except OSError as exc:
         raise ModelNotInstalled(
             f"spaCy model {model!r} is not installed; install it with "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -115,13 +116,53 @@ def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]
 def analyse(engine: Engine, docs: list[Document]) -> Iterator[tuple[Document, list[Mention],
                                                                     list[Entity]]]:
     """Extract, normalise and geocode documents without storing anything."""
-    texts = (d.text for d in docs)
     workers = engine.settings.workers if len(docs) > 1 else 1  # forking costs more than one doc
-    spacy_docs = engine.nlp.pipe(texts, batch_size=engine.settings.batch_size, n_process=workers)
-    for doc, spacy_doc in zip(docs, spacy_docs):
-        chosen = choose_mentions(extract_candidates(spacy_doc), engine.resolver.resolve,
-                                 engine.is_demonym)
+    if workers > 1:
+        chosen_lists = _chosen_in_workers(engine, docs, workers)
+    else:
+        chosen_lists = _chosen(engine, [d.text for d in docs])
+    for doc, chosen in zip(docs, chosen_lists):
+        # Linking stays here, in document order: ids of unknown names depend on that order.
         yield (doc, *link_entities(engine, doc, chosen))
+
+
+def _chosen(engine: Engine, texts: list[str]) -> Iterator[list[Chosen]]:
+    """Extract and resolve: the model, the matchers and name resolution, per text."""
+    for spacy_doc in engine.nlp.pipe(texts, batch_size=engine.settings.batch_size):
+        yield choose_mentions(extract_candidates(spacy_doc), engine.resolver.resolve,
+                              engine.is_demonym)
+
+
+_WORKER: Engine | None = None  # the engine of a forked worker process
+
+
+def _chosen_in_workers(engine: Engine, docs: list[Document],
+                       workers: int) -> Iterator[list[Chosen]]:
+    """_chosen in forked processes, batch by batch, in order. The model, the resolver and
+    its caches are inherited by fork, not pickled; only texts and results are. (spaCy's own
+    n_process parallelises the model alone, leaving resolution to this process: 2 workers
+    were slower than 1.)"""
+    import multiprocessing
+
+    size = engine.settings.batch_size
+    batches = [[d.text for d in docs[i:i + size]] for i in range(0, len(docs), size)]
+    with multiprocessing.get_context("fork").Pool(workers, _init_worker, (engine,)) as pool:
+        for chosen in pool.imap(_chosen_batch, batches):
+            yield from chosen
+
+
+def _init_worker(engine: Engine) -> None:
+    """A connection of the worker's own (SQLite connections do not survive fork); the
+    inherited one is left alone, never used nor closed."""
+    global _WORKER
+    resolver = copy.copy(engine.resolver)
+    resolver.db = store.open_db(engine.settings.database, create=False)
+    _WORKER = replace(engine, resolver=resolver)
+
+
+def _chosen_batch(texts: list[str]) -> list[list[Chosen]]:
+    assert _WORKER is not None
+    return list(_chosen(_WORKER, texts))
 
 
 def link_entities(engine: Engine, doc: Document,
