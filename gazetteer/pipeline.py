@@ -35,6 +35,7 @@ class Engine:
     online: CachedOnlineGeocoder | None
     demonyms: set[str]
     new_names: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> key -> id
+    refs: "RefMemo | None" = None
 
     def is_demonym(self, text: str) -> bool:
         """Syrian, Alawites, Kurds: peoples and adjectives, singular or plural."""
@@ -61,7 +62,40 @@ def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
     engine = Engine(settings, db, nlp, registry, resolver, online,
                     _demonyms(not_entities["communities"]))
     engine.new_names = store.new_entity_keys(db)
+    engine.refs = RefMemo(db)
     return engine
+
+
+class RefMemo:
+    """Reference places and their names by ref id, remembered while the engine lives (the
+    reference does not change under it, and reports name the same places again and again:
+    three queries per place mention were a tenth of ingest)."""
+
+    SIZE = 50_000
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self._places: dict[str, dict | None] = {}
+        self._names: dict[str, tuple[list[str], bool]] = {}
+
+    def place(self, ref_id: str) -> dict | None:
+        if ref_id not in self._places:
+            self._places[ref_id] = store.ref_place(self.db, ref_id)
+            _trim(self._places, self.SIZE)
+        return self._places[ref_id]
+
+    def names(self, ref_id: str) -> tuple[list[str], bool]:
+        """(its names, curated first; whether any is curated)."""
+        if ref_id not in self._names:
+            self._names[ref_id] = (store.ref_names_for(self.db, ref_id),
+                                   store.has_curated_names(self.db, ref_id))
+            _trim(self._names, self.SIZE)
+        return self._names[ref_id]
+
+
+def _trim(memo: dict, size: int) -> None:
+    while len(memo) > size:
+        memo.pop(next(iter(memo)))  # oldest first
 
 
 def _demonyms(communities: list[str]) -> set[str]:
@@ -169,7 +203,8 @@ def link_entities(engine: Engine, doc: Document,
                   chosen: list[Chosen]) -> tuple[list[Mention], list[Entity]]:
     """Turn chosen spans into mentions of entities (groups from the registry, places
     geocoded in the document's context, new entities for names nobody knows)."""
-    context = document_context(engine.db, [c.readings for c in chosen if c.kind == "place"])
+    context = document_context(engine.db, [c.readings for c in chosen if c.kind == "place"],
+                               engine.refs.place)
     entities: dict[str, Entity] = {}
     places_by_sentence: dict[int, Place] = {}
     mentions = []
@@ -208,13 +243,12 @@ def _place_entity(engine: Engine, cand, item: Chosen, context: DocumentContext,
                   places_by_sentence: dict[int, Place], sentence: str,
                   known: dict[str, Entity]) -> Entity:
     place = choose_place(engine.db, cand.text, item.readings, context, cand.context,
-                         sentence)
+                         sentence, engine.refs.place)
     if place is not None:
         places_by_sentence.setdefault(cand.sent_start, place)
         if place.ref_id in known:  # names already looked up for this document
             return known[place.ref_id]
-        names = store.ref_names_for(engine.db, place.ref_id)
-        curated = store.has_curated_names(engine.db, place.ref_id)
+        names, curated = engine.refs.names(place.ref_id)
         name = names[0] if names and curated else place.name
         source = "geonames" if place.ref_id.startswith("gn-") else "supplement"
         return Entity(place.ref_id, "place", name, fold_name(name), place=place,

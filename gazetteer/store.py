@@ -247,8 +247,7 @@ def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
     row.update({k: v for k, v in curated.items() if not k.startswith("_")})
     row["curated"] = json.dumps(curated) if curated else None
     _upsert_row(db, "entities", row)
-    for name, source in entity.aliases:
-        add_alias(db, entity.id, name, source)
+    add_aliases(db, entity.id, entity.aliases)
     for name in curated.get("_removed_aliases", []):
         db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity.id, name])
 
@@ -287,10 +286,16 @@ def _entity_row(entity: Entity) -> dict:
 
 
 def add_alias(db: sqlite_utils.Database, entity_id: str, name: str, source: str) -> None:
+    add_aliases(db, entity_id, [(name, source)])
+
+
+def add_aliases(db: sqlite_utils.Database, entity_id: str,
+                aliases: list[tuple[str, str]]) -> None:
+    """Add (name, source) pairs an entity does not have yet, in one executemany."""
     from .fold import fold_name  # local: store stays importable without the folding tables
 
-    db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)",
-               [entity_id, name, fold_name(name), source])
+    db.conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)",
+                        [(entity_id, name, fold_name(name), source) for name, source in aliases])
 
 
 # ---- reading ------------------------------------------------------------------------------
