@@ -117,13 +117,29 @@ def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
 
 # ---- reference gazetteer --------------------------------------------------------------------
 
+_REF_PLACE_FIELDS = ("ref_id", "geonameid", "name", "lat", "lon", "country", "admin1", "feature",
+                     "population", "source", "within", "note")
+_REF_NAME_FIELDS = ("ref_id", "name", "key", "skel", "curated")
+
+
 def insert_ref_places(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
-    db["ref_places"].insert_all(({"note": None, **row} for row in rows), batch_size=5000,
-                                replace=True)
+    # executemany over tuples: sqlite-utils' insert_all cost more than SQLite itself here
+    db.conn.executemany(
+        f"INSERT OR REPLACE INTO ref_places ({', '.join(_REF_PLACE_FIELDS)}) "
+        f"VALUES ({', '.join('?' * len(_REF_PLACE_FIELDS))})",
+        ([row.get(f) for f in _REF_PLACE_FIELDS] for row in rows))
 
 
 def insert_ref_names(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
-    db["ref_names"].insert_all(rows, batch_size=10000)
+    db.conn.executemany(
+        f"INSERT INTO ref_names ({', '.join(_REF_NAME_FIELDS)}) VALUES (?, ?, ?, ?, ?)",
+        ([row[f] for f in _REF_NAME_FIELDS] for row in rows))
+
+
+def use_large_cache(db: sqlite_utils.Database, mib: int) -> None:
+    """A page cache of mib MiB for this connection: bulk loads update indexes over millions
+    of names, which thrash SQLite's default 2 MiB."""
+    db.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
 
 
 def delete_ref_source(db: sqlite_utils.Database, source: str) -> None:
