@@ -249,7 +249,7 @@ def download(port: int, path: str, marker: bytes) -> tuple[float, int, int]:
 def bench_exports(results: Results, port: int, db_path: Path, repeats: int) -> None:
     ref_rate = _bare_scan_rate(db_path)
     for fmt, path, marker, fix in (
-            ("GeoJSON", "/api/gazetteer.geojson", b'{"type": "Feature"', 0),
+            ("GeoJSON", "/api/gazetteer.geojson", b'{"type":"Feature"', 0),
             ("CSV", "/api/gazetteer.csv", b"\n", -1)):
         runs = [download(port, path, marker) for _ in range(repeats)]
         seconds = median([r[0] for r in runs])
@@ -281,8 +281,10 @@ def bench_export_memory(results: Results, db_path: Path) -> None:
                        "AND lat IS NOT NULL").fetchone()[0]
     proc = psutil.Process()
     early = late = 0
-    for i, _ in enumerate(formats.geojson_chunks(db)):
-        if i == total // 10:
+    seen = 0
+    for chunk in formats.geojson_chunks(db):
+        before, seen = seen, seen + chunk.count('{"type":"Feature"')
+        if before < total // 10 <= seen:
             early = proc.memory_info().rss
     late = proc.memory_info().rss
     db.conn.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 
+import orjson
 import sqlite_utils
 
 from . import store
@@ -44,7 +44,8 @@ def feature(row: dict, aliases: list[str], groups: list[dict]) -> dict:
 def geojson_chunks(db: sqlite_utils.Database, group: str | None = None,
                    bbox: tuple[float, float, float, float] | None = None) -> Iterator[str]:
     """Stream a FeatureCollection of the geocoded places, CHUNK_FEATURES at a time."""
-    features = (json.dumps(feature(row, aliases, groups), ensure_ascii=False)
+    # orjson: json.dumps was a third of the export's time
+    features = (orjson.dumps(feature(row, aliases, groups)).decode()
                 for row, aliases, groups in store.iter_geocoded_places(db, group, bbox))
     yield '{"type": "FeatureCollection", "features": ['
     first = True

@@ -505,7 +505,9 @@ def iter_geocoded_places(db: sqlite_utils.Database, group: str | None = None,
 
     Streams: aliases and groups come from two more queries in the same id order, merged as
     they go (two queries per place took minutes for 200k places)."""
-    where, params = ["e.kind = 'place'", "e.lat IS NOT NULL"], []
+    # Unfiltered, "+" keeps the planner on the primary key: rows stream in id order instead
+    # of every place being sorted first.
+    where, params = ["e.kind = 'place'" if bbox else "+e.kind = 'place'", "e.lat IS NOT NULL"], []
     if bbox:
         where.append("e.lon BETWEEN ? AND ? AND e.lat BETWEEN ? AND ?")
         params += [bbox[0], bbox[2], bbox[1], bbox[3]]
@@ -518,15 +520,16 @@ def iter_geocoded_places(db: sqlite_utils.Database, group: str | None = None,
     sql = ("SELECT e.*, (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions, "
            "(SELECT count(DISTINCT document_id) FROM mentions m WHERE m.entity_id = e.id) "
            f"AS documents FROM entities e WHERE {' AND '.join(where)} ORDER BY e.id")
+    only = f"WHERE entity_id IN ({chosen})" if bbox or group else ""
     aliases = _grouped(db.execute(
-        f"SELECT entity_id, name FROM aliases WHERE entity_id IN ({chosen}) "
-        f"ORDER BY entity_id, source, name", params))
+        f"SELECT entity_id, name FROM aliases {only} ORDER BY entity_id, source, name",
+        params if only else []))
     groups = _grouped(db.execute(
         f"SELECT m.entity_id, o.entity_id AS id, e.name, count(*) AS count FROM mentions m "
         f"JOIN mentions o ON o.document_id = m.document_id AND o.sentence = m.sentence "
-        f"AND o.kind != m.kind JOIN entities e ON e.id = o.entity_id WHERE m.entity_id IN "
-        f"({chosen}) GROUP BY m.entity_id, o.entity_id ORDER BY m.entity_id, count DESC, "
-        f"e.name, o.entity_id", params))
+        f"AND o.kind != m.kind JOIN entities e ON e.id = o.entity_id WHERE m.kind = 'place' "
+        f"AND m.entity_id IN ({chosen}) GROUP BY m.entity_id, o.entity_id "
+        f"ORDER BY m.entity_id, count DESC, e.name, o.entity_id", params))
     for row in db.query(sql, params):
         row = dict(row)
         names = [r[1] for r in aliases.rows_for(row["id"])]

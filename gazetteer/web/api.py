@@ -207,20 +207,26 @@ def resolve():
     name, kind = text_arg("name"), kind_arg()
     if not name or not name.strip():
         raise BadInput("name is required")
-    from ..normalise import Registry, Resolver
-
-    ext = current_app.extensions
-    if "gazetteer_resolver" not in ext:
-        settings = ext["gazetteer_settings"]
-        ext["gazetteer_resolver"] = Resolver(store.open_db(current_app.config["DATABASE"],
-                                                           create=False),
-                                             Registry.load(settings.data_dir),
-                                             settings.fuzzy_threshold)
-    resolver = ext["gazetteer_resolver"]
-    with ext["gazetteer_lock"]:
+    resolver = name_resolver(current_app)
+    with current_app.extensions["gazetteer_lock"]:
         readings = resolver.resolve(name, kind)
         candidates = [_candidate(resolver, r) for r in readings[:20]]
     return jsonify({"name": name, "kind": kind, "candidates": candidates})
+
+
+def name_resolver(app):
+    """The app's resolver, loaded once (about a second: the fuzzy index over every name)."""
+    from ..normalise import Registry, Resolver
+
+    ext = app.extensions
+    with ext["gazetteer_lock"]:
+        if "gazetteer_resolver" not in ext:
+            settings = ext["gazetteer_settings"]
+            ext["gazetteer_resolver"] = Resolver(store.open_db(app.config["DATABASE"],
+                                                               create=False),
+                                                 Registry.load(settings.data_dir),
+                                                 settings.fuzzy_threshold)
+    return ext["gazetteer_resolver"]
 
 
 def _candidate(resolver, reading) -> dict:
