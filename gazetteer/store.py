@@ -94,7 +94,11 @@ def open_db(path: Path | str, create: bool = True) -> sqlite_utils.Database:
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """Run the block in one IMMEDIATE transaction: all of it is stored, or none."""
+    """Run the block in one IMMEDIATE transaction: all of it is stored, or none. Inside a
+    transaction already open (a batch of documents), the block joins it."""
+    if db.conn.in_transaction:
+        yield
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
