@@ -19,10 +19,10 @@ from .common import WORK, Results, reference_db
 SECTIONS = ("ingest", "rss", "resolve", "api", "geonames")
 FULL = {"sizes": (1_000, 10_000), "repeats": {1_000: 3, 10_000: 1}, "names": 100_000,
         "resolve_repeats": 3, "requests": 2_000, "api_repeats": 3, "export_repeats": 3,
-        "geonames_rows": 2_000_000, "rss_size": 10_000}
+        "geonames_rows": 2_000_000, "rss_size": 10_000, "rss_workers": (2,)}
 QUICK = {"sizes": (1_000,), "repeats": {1_000: 1}, "names": 20_000, "resolve_repeats": 1,
          "requests": 400, "api_repeats": 1, "export_repeats": 1, "geonames_rows": 200_000,
-         "rss_size": 1_000}
+         "rss_size": 1_000, "rss_workers": (1, 2)}
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
                                        {n: corpora[n] for n in plan["sizes"]}, plan["repeats"])
     if "rss" in args.only:
         folder, _ = corpora[plan["rss_size"]]
-        for workers in (1, 2):
+        for workers in plan["rss_workers"]:
             ingest.bench_ingest_rss(results, reference, folder, plan["rss_size"], workers)
     names = corpus.noisy_names(plan["names"], pools)
     if "resolve" in args.only:
