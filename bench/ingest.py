@@ -50,7 +50,7 @@ def bench_ingest(results: Results, reference: Path, corpora: dict[int, tuple[Pat
     last_db = reference
     for size, (folder, texts) in corpora.items():
         words = sum(len(t.split()) for t in texts)
-        per_workers = {}
+        per_workers, bare_workers = {}, {}
         for workers in (1, 2):
             pipe_s, bare_s = [], []
             for _ in range(repeats[size]):  # side by side, alternating, so noise hits both
@@ -58,16 +58,17 @@ def bench_ingest(results: Results, reference: Path, corpora: dict[int, tuple[Pat
                 seconds, last_db = time_pipeline(reference, folder, workers, nlp)
                 pipe_s.append(seconds)
             pipe, ref = median(pipe_s), median(bare_s)
-            per_workers[workers] = pipe
+            per_workers[workers], bare_workers[workers] = pipe, ref
             ratio = ref / pipe
             results.add(f"ingest {size:,} docs, --workers {workers}",
                         f"{words / pipe:,.0f} words/s, {size / pipe:,.1f} docs/s",
                         f"bare nlp.pipe {words / ref:,.0f} words/s", f"{ratio:.2f}x",
                         ">= 0.8x bare", ratio >= 0.8)
-        gain = per_workers[1] / per_workers[2]
+        gain, bare_gain = per_workers[1] / per_workers[2], bare_workers[1] / bare_workers[2]
+        # bare_gain says how free the second core was during the run (a shared machine)
         results.add(f"ingest {size:,} docs, gain 1 -> 2 workers", f"{gain:.2f}x",
-                    "2 cores: 2.0x ideal", f"{gain / 2:.2f} of linear", "near-linear (>= 1.7x)",
-                    gain >= 1.7)
+                    f"bare nlp.pipe 1 -> 2 processes {bare_gain:.2f}x", f"{gain / 2:.2f} of linear",
+                    "near-linear (>= 1.7x)", gain >= 1.7)
     return last_db
 
 
