@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
+import orjson
 import sqlite_utils
 
 from . import store
@@ -66,15 +66,32 @@ def feature(row: dict, aliases: list[str], groups: list[dict]) -> dict:
 
 def geojson_chunks(db: sqlite_utils.Database, selection: Selection = Selection()
                    ) -> Iterator[str]:
-    """Stream a FeatureCollection of the geocoded places, one feature at a time."""
-    rows = _located(db, selection)
+    """Stream a FeatureCollection of the geocoded places, CHUNK_FEATURES at a time."""
+    # orjson: json.dumps was a third of the export's time
+    features = (orjson.dumps(feature(row, aliases, groups)).decode()
+                for row, aliases, groups in _located(db, selection))
     yield '{"type": "FeatureCollection", "features": ['
     first = True
-    for row, aliases, groups in rows:
-        yield ("" if first else ",\n") + json.dumps(feature(row, aliases, groups),
-                                                    ensure_ascii=False)
+    for chunk in _batched(features):
+        yield ("" if first else ",\n") + ",\n".join(chunk)
         first = False
     yield "]}\n"
+
+
+# Features per streamed chunk: one write per feature made the server, not the query, the
+# bottleneck; a few hundred keep memory flat and the first byte early.
+CHUNK_FEATURES = 500
+
+
+def _batched(items: Iterator[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= CHUNK_FEATURES:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) -> Iterator[str]:
@@ -89,14 +106,15 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*columns, *extra])
-    for row, aliases, related in rows:
+    for i, (row, aliases, related) in enumerate(rows):
         values = [_cell(_column(row, c)) for c in columns]
         coordinates = [row["lat"], row["lon"]] if place else []
         writer.writerow([*values, *coordinates, _cell("|".join(aliases)),
                          _cell("|".join(r["name"] for r in related))])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        if i % CHUNK_FEATURES == CHUNK_FEATURES - 1:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
     yield buffer.getvalue()
 
 
@@ -115,7 +133,7 @@ def _cell(value):
 def _column(row: dict, column: str):
     """A column of an entity row; group attributes live in its JSON attrs."""
     if column in ("type", "parent"):
-        return json.loads(row["attrs"] or "{}").get(column)
+        return orjson.loads(row["attrs"] or "{}").get(column)
     return row.get(column)
 
 

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -102,13 +103,19 @@ class DocumentContext:
     anchors: list[Point]
 
 
+RefLookup = Callable[[str], "dict | None"]  # ref id -> reference place row
+
+
 def document_context(db: sqlite_utils.Database,
-                     readings_per_mention: list[list[Resolution]]) -> DocumentContext:
-    """Countries and points of the mentions that have a single, sure reading."""
+                     readings_per_mention: list[list[Resolution]],
+                     lookup: RefLookup | None = None) -> DocumentContext:
+    """Countries and points of the mentions that have a single, sure reading (reference rows
+    from lookup when given: the pipeline remembers them across documents)."""
+    lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
     counts: Counter = Counter()
     anchors: list[Point] = []
     for readings in readings_per_mention:
-        rows = [store.ref_place(db, r.target) for r in readings]
+        rows = [lookup(r.target) for r in readings]
         if any(row and row["feature"] in ("country", "continent") for row in rows):
             continue  # naming a country says little about where the other places are
         if len(rows) != 1:
@@ -142,9 +149,10 @@ def wants_region(name: str, span_context: str, sentence: str) -> bool:
 
 def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution],
                  context: DocumentContext, span_context: str = "",
-                 sentence: str = "") -> Place | None:
+                 sentence: str = "", lookup: RefLookup | None = None) -> Place | None:
     """Pick the reading that fits the document best; None when there is no reading."""
-    rows = [(r, store.ref_place(db, r.target)) for r in readings]
+    lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
+    rows = [(r, lookup(r.target)) for r in readings]
     rows = [(r, {**row, "curated": "curated" in r.reason}) for r, row in rows if row is not None]
     if not rows:
         return None

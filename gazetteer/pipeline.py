@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -34,6 +35,7 @@ class Engine:
     online: CachedOnlineGeocoder | None
     demonyms: set[str]
     new_names: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> key -> id
+    refs: "RefMemo | None" = None
 
     def is_demonym(self, text: str) -> bool:
         """Syrian, Alawites, Kurds: peoples and adjectives, singular or plural."""
@@ -60,7 +62,40 @@ def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
     engine = Engine(settings, db, nlp, registry, resolver, online,
                     _demonyms(not_entities["communities"]))
     engine.new_names = store.new_entity_keys(db)
+    engine.refs = RefMemo(db)
     return engine
+
+
+class RefMemo:
+    """Reference places and their names by ref id, remembered while the engine lives (the
+    reference does not change under it, and reports name the same places again and again:
+    three queries per place mention were a tenth of ingest)."""
+
+    SIZE = 50_000
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self._places: dict[str, dict | None] = {}
+        self._names: dict[str, tuple[list[str], bool]] = {}
+
+    def place(self, ref_id: str) -> dict | None:
+        if ref_id not in self._places:
+            self._places[ref_id] = store.ref_place(self.db, ref_id)
+            _trim(self._places, self.SIZE)
+        return self._places[ref_id]
+
+    def names(self, ref_id: str) -> tuple[list[str], bool]:
+        """(its names, curated first; whether any is curated)."""
+        if ref_id not in self._names:
+            self._names[ref_id] = (store.ref_names_for(self.db, ref_id),
+                                   store.has_curated_names(self.db, ref_id))
+            _trim(self._names, self.SIZE)
+        return self._names[ref_id]
+
+
+def _trim(memo: dict, size: int) -> None:
+    while len(memo) > size:
+        memo.pop(next(iter(memo)))  # oldest first
 
 
 def _demonyms(communities: list[str]) -> set[str]:
@@ -96,11 +131,30 @@ def run(engine: Engine, paths: Iterable[Path]) -> Report:
             fresh.append(item)
     progress = tqdm(analyse(engine, fresh), total=len(fresh), unit=" doc", desc="ingest",
                     disable=None if len(fresh) > 20 else True)
-    for doc, mentions, entities in progress:
-        store.save_document(engine.db, doc, mentions, entities)
-        report.added.append(doc.source)
-        report.mentions += len(mentions)
+    for batch in _batches(progress, SAVE_BATCH):
+        with store.transaction(engine.db):
+            for doc, mentions, entities in batch:
+                store.save_document(engine.db, doc, mentions, entities)
+        for doc, mentions, _ in batch:
+            report.added.append(doc.source)
+            report.mentions += len(mentions)
     return report
+
+
+# Documents stored per transaction: a commit per document (each flushing the alias search
+# index) was half of the writer's time.
+SAVE_BATCH = 50
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]:
@@ -115,20 +169,61 @@ def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]
 def analyse(engine: Engine, docs: list[Document]) -> Iterator[tuple[Document, list[Mention],
                                                                     list[Entity]]]:
     """Extract, normalise and geocode documents without storing anything."""
-    texts = (d.text for d in docs)
     workers = engine.settings.workers if len(docs) > 1 else 1  # forking costs more than one doc
-    spacy_docs = engine.nlp.pipe(texts, batch_size=engine.settings.batch_size, n_process=workers)
-    for doc, spacy_doc in zip(docs, spacy_docs):
-        chosen = choose_mentions(extract_candidates(spacy_doc), engine.resolver.resolve,
-                                 engine.is_demonym)
+    if workers > 1:
+        chosen_lists = _chosen_in_workers(engine, docs, workers)
+    else:
+        chosen_lists = _chosen(engine, [d.text for d in docs])
+    for doc, chosen in zip(docs, chosen_lists):
+        # Linking stays here, in document order: ids of unknown names depend on that order.
         yield (doc, *link_entities(engine, doc, chosen))
+
+
+def _chosen(engine: Engine, texts: list[str]) -> Iterator[list[Chosen]]:
+    """Extract and resolve: the model, the matchers and name resolution, per text."""
+    for spacy_doc in engine.nlp.pipe(texts, batch_size=engine.settings.batch_size):
+        yield choose_mentions(extract_candidates(spacy_doc), engine.resolver.resolve,
+                              engine.is_demonym)
+
+
+_WORKER: Engine | None = None  # the engine of a forked worker process
+
+
+def _chosen_in_workers(engine: Engine, docs: list[Document],
+                       workers: int) -> Iterator[list[Chosen]]:
+    """_chosen in forked processes, batch by batch, in order. The model, the resolver and
+    its caches are inherited by fork, not pickled; only texts and results are. (spaCy's own
+    n_process parallelises the model alone, leaving resolution to this process: 2 workers
+    were slower than 1.)"""
+    import multiprocessing
+
+    size = engine.settings.batch_size
+    batches = [[d.text for d in docs[i:i + size]] for i in range(0, len(docs), size)]
+    with multiprocessing.get_context("fork").Pool(workers, _init_worker, (engine,)) as pool:
+        for chosen in pool.imap(_chosen_batch, batches):
+            yield from chosen
+
+
+def _init_worker(engine: Engine) -> None:
+    """A connection of the worker's own (SQLite connections do not survive fork); the
+    inherited one is left alone, never used nor closed."""
+    global _WORKER
+    resolver = copy.copy(engine.resolver)
+    resolver.db = store.open_db(engine.settings.database, create=False)
+    _WORKER = replace(engine, resolver=resolver)
+
+
+def _chosen_batch(texts: list[str]) -> list[list[Chosen]]:
+    assert _WORKER is not None
+    return list(_chosen(_WORKER, texts))
 
 
 def link_entities(engine: Engine, doc: Document,
                   chosen: list[Chosen]) -> tuple[list[Mention], list[Entity]]:
     """Turn chosen spans into mentions of entities (groups from the registry, places
     geocoded in the document's context, new entities for names nobody knows)."""
-    context = document_context(engine.db, [c.readings for c in chosen if c.kind == "place"])
+    context = document_context(engine.db, [c.readings for c in chosen if c.kind == "place"],
+                               engine.refs.place)
     entities: dict[str, Entity] = {}
     places_by_sentence: dict[int, Place] = {}
     mentions = []
@@ -167,13 +262,12 @@ def _place_entity(engine: Engine, cand, item: Chosen, context: DocumentContext,
                   places_by_sentence: dict[int, Place], sentence: str,
                   known: dict[str, Entity]) -> Entity:
     place = choose_place(engine.db, cand.text, item.readings, context, cand.context,
-                         sentence)
+                         sentence, engine.refs.place)
     if place is not None:
         places_by_sentence.setdefault(cand.sent_start, place)
         if place.ref_id in known:  # names already looked up for this document
             return known[place.ref_id]
-        names = store.ref_names_for(engine.db, place.ref_id)
-        curated = store.has_curated_names(engine.db, place.ref_id)
+        names, curated = engine.refs.names(place.ref_id)
         name = names[0] if names and curated else place.name
         source = "geonames" if place.ref_id.startswith("gn-") else "supplement"
         return Entity(place.ref_id, "place", name, fold_name(name), place=place,

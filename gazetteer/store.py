@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS entities (
     curated TEXT, updated_at TEXT);
 CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, name);
 CREATE INDEX IF NOT EXISTS entities_lat_lon ON entities(lat, lon);
+-- bbox with kind: without it the planner walks every place through entities_kind
+CREATE INDEX IF NOT EXISTS entities_kind_lat_lon ON entities(kind, lat, lon);
 CREATE TABLE IF NOT EXISTS aliases (
     entity_id TEXT NOT NULL REFERENCES entities(id), name TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL,
     PRIMARY KEY (entity_id, name));
@@ -188,7 +190,11 @@ def _connect(path: Path) -> sqlite_utils.Database:
 
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """Run the block in one IMMEDIATE transaction: all of it is stored, or none."""
+    """Run the block in one IMMEDIATE transaction: all of it is stored, or none. Inside a
+    transaction already open (a batch of documents), the block joins it."""
+    if db.conn.in_transaction:
+        yield
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -211,13 +217,29 @@ def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
 
 # ---- reference gazetteer --------------------------------------------------------------------
 
+_REF_PLACE_FIELDS = ("ref_id", "geonameid", "name", "lat", "lon", "country", "admin1", "feature",
+                     "population", "source", "within", "note")
+_REF_NAME_FIELDS = ("ref_id", "name", "key", "skel", "curated")
+
+
 def insert_ref_places(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
-    db["ref_places"].insert_all(({"note": None, **row} for row in rows), batch_size=5000,
-                                replace=True)
+    # executemany over tuples: sqlite-utils' insert_all cost more than SQLite itself here
+    db.conn.executemany(
+        f"INSERT OR REPLACE INTO ref_places ({', '.join(_REF_PLACE_FIELDS)}) "
+        f"VALUES ({', '.join('?' * len(_REF_PLACE_FIELDS))})",
+        ([row.get(f) for f in _REF_PLACE_FIELDS] for row in rows))
 
 
 def insert_ref_names(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
-    db["ref_names"].insert_all(rows, batch_size=10000)
+    db.conn.executemany(
+        f"INSERT INTO ref_names ({', '.join(_REF_NAME_FIELDS)}) VALUES (?, ?, ?, ?, ?)",
+        ([row[f] for f in _REF_NAME_FIELDS] for row in rows))
+
+
+def use_large_cache(db: sqlite_utils.Database, mib: int) -> None:
+    """A page cache of mib MiB for this connection: bulk loads update indexes over millions
+    of names, which thrash SQLite's default 2 MiB."""
+    db.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
 
 
 def save_sources(db: sqlite_utils.Database, sources: list[dict]) -> None:
@@ -249,11 +271,14 @@ _REF_COLUMNS = ("ref_id, geonameid, name, lat, lon, country, admin1, feature, po
 
 def ref_places_by_key(db: sqlite_utils.Database, key: str, column: str = "key") -> list[dict]:
     """Return the reference places one of whose names folds to key (or skeleton)."""
-    assert column in ("key", "skel")
-    sql = (f"SELECT DISTINCT {', '.join('p.' + c.strip() for c in _REF_COLUMNS.split(','))}, "
-           f"max(n.curated) AS curated FROM ref_names n JOIN ref_places p USING (ref_id) "
-           f"WHERE n.{column} = ? GROUP BY p.ref_id")
-    return [dict(row) for row in db.query(sql, [key])]
+    cursor = db.conn.execute(_BY_KEY_SQL[column], [key])  # raw: the hottest query of ingest
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+_BY_KEY_SQL = {column: f"SELECT DISTINCT {', '.join('p.' + c.strip() for c in _REF_COLUMNS.split(','))}, "
+                       f"max(n.curated) AS curated FROM ref_names n JOIN ref_places p USING (ref_id) "
+                       f"WHERE n.{column} = ? GROUP BY p.ref_id" for column in ("key", "skel")}
 
 
 def ref_place(db: sqlite_utils.Database, ref_id: str) -> dict | None:
@@ -324,7 +349,7 @@ def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Menti
         for entity in entities:
             upsert_entity(db, entity)
         db.execute("DELETE FROM mentions WHERE document_id = ?", [doc.id])
-        db["mentions"].insert_all((_mention_row(m) for m in mentions), batch_size=1000)
+        _insert_rows(db, "mentions", [_mention_row(m) for m in mentions])
 
 
 def _mention_row(m: Mention) -> dict:
@@ -341,11 +366,27 @@ def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
     curated = json.loads(existing[0]) if existing and existing[0] else {}
     row.update({k: v for k, v in curated.items() if not k.startswith("_")})
     row["curated"] = json.dumps(curated) if curated else None
-    db["entities"].upsert(row, pk="id")
-    for name, source in entity.aliases:
-        add_alias(db, entity.id, name, source)
+    _upsert_row(db, "entities", row)
+    add_aliases(db, entity.id, entity.aliases)
     for name in curated.get("_removed_aliases", []):
         db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity.id, name])
+
+
+def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
+    """Plain executemany: sqlite-utils' insert_all introspects the table on every call."""
+    if rows:
+        columns = ", ".join(f'"{c}"' for c in rows[0])
+        marks = ", ".join("?" * len(rows[0]))
+        db.conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                            [list(r.values()) for r in rows])
+
+
+def _upsert_row(db: sqlite_utils.Database, table: str, row: dict) -> None:
+    """Insert the row, or update the columns it has (what sqlite-utils' upsert does)."""
+    columns = ", ".join(f'"{c}"' for c in row)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in row if c != "id")
+    db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))}) "
+                    f"ON CONFLICT(id) DO UPDATE SET {updates}", list(row.values()))
 
 
 def _entity_row(entity: Entity) -> dict:
@@ -365,10 +406,16 @@ def _entity_row(entity: Entity) -> dict:
 
 
 def add_alias(db: sqlite_utils.Database, entity_id: str, name: str, source: str) -> None:
+    add_aliases(db, entity_id, [(name, source)])
+
+
+def add_aliases(db: sqlite_utils.Database, entity_id: str,
+                aliases: list[tuple[str, str]]) -> None:
+    """Add (name, source) pairs an entity does not have yet, in one executemany."""
     from .fold import fold_name  # local: store stays importable without the folding tables
 
-    db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)",
-               [entity_id, name, fold_name(name), source])
+    db.conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)",
+                        [(entity_id, name, fold_name(name), source) for name, source in aliases])
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -568,7 +615,8 @@ def neighbours(db: sqlite_utils.Database, entity_id: str, limit: int = 50) -> li
         "SELECT o.entity_id AS id, e.name, e.kind, count(*) AS count FROM mentions m "
         "JOIN mentions o ON o.document_id = m.document_id AND o.sentence = m.sentence "
         "AND o.kind != m.kind JOIN entities e ON e.id = o.entity_id "
-        "WHERE m.entity_id = ? GROUP BY o.entity_id ORDER BY count DESC, e.name LIMIT ?",
+        "WHERE m.entity_id = ? GROUP BY o.entity_id ORDER BY count DESC, e.name, o.entity_id "
+        "LIMIT ?",
         [entity_id, limit])]
 
 
@@ -585,8 +633,14 @@ def iter_entities(db: sqlite_utils.Database, kind: str = "place", group: str | N
                   ) -> Iterator[tuple[dict, list[str], list[dict]]]:
     """Yield (entity row with counts, alias names, co-mentioned entities of the other kind)
     for the entities of one kind, optionally only those mentioned alongside a group, in a
-    country, inside a bounding box (w, s, e, n) or with coordinates."""
-    where, params = ["e.kind = ?"], [kind]
+    country, inside a bounding box (w, s, e, n) or with coordinates.
+
+    Streams: aliases and related entities come from two more queries in the same id order,
+    merged as they go (two queries per entity took minutes for 200k places)."""
+    filtered = bool(bbox or group or country)
+    # Unfiltered, "+" keeps the planner on the primary key: rows stream in id order instead
+    # of every entity being sorted first.
+    where, params = ["e.kind = ?" if filtered else "+e.kind = ?"], [kind]
     if located or bbox:
         where.append("e.lat IS NOT NULL")
     if bbox:
@@ -600,12 +654,41 @@ def iter_entities(db: sqlite_utils.Database, kind: str = "place", group: str | N
                      "g.document_id = m.document_id AND g.sentence = m.sentence "
                      "WHERE g.entity_id = ?)")
         params.append(group)
+    clause = " AND ".join(where)
+    chosen = f"SELECT e.id FROM entities e WHERE {clause}"
     sql = ("SELECT e.*, (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions, "
            "(SELECT count(DISTINCT document_id) FROM mentions m WHERE m.entity_id = e.id) "
-           f"AS documents FROM entities e WHERE {' AND '.join(where)} ORDER BY e.id")
+           f"AS documents FROM entities e WHERE {clause} ORDER BY e.id")
+    only = f"WHERE entity_id IN ({chosen})" if filtered else ""
+    aliases = _grouped(db.execute(
+        f"SELECT entity_id, name FROM aliases {only} ORDER BY entity_id, source, name",
+        params if only else []))
+    related = _grouped(db.execute(
+        f"SELECT m.entity_id, o.entity_id AS id, e.name, count(*) AS count FROM mentions m "
+        f"JOIN mentions o ON o.document_id = m.document_id AND o.sentence = m.sentence "
+        f"AND o.kind != m.kind JOIN entities e ON e.id = o.entity_id WHERE m.kind = ? "
+        f"AND m.entity_id IN ({chosen}) GROUP BY m.entity_id, o.entity_id "
+        f"ORDER BY m.entity_id, count DESC, e.name, o.entity_id", [kind, *params]))
     for row in db.query(sql, params):
         row = dict(row)
-        aliases = [a["name"] for a in entity_aliases(db, row["id"])]
-        related = [{"id": g["id"], "name": g["name"], "count": g["count"]}
-                   for g in neighbours(db, row["id"])]
-        yield row, aliases, related
+        names = [r[1] for r in aliases.rows_for(row["id"])]
+        others = [{"id": r[1], "name": r[2], "count": r[3]}
+                  for r in related.rows_for(row["id"])[:50]]
+        yield row, names, others
+
+
+class _grouped:
+    """Rows of a cursor ordered by their first column, handed out id by id, in order."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._rows = iter(cursor)
+        self._next = next(self._rows, None)
+
+    def rows_for(self, entity_id: str) -> list[tuple]:
+        while self._next is not None and self._next[0] < entity_id:
+            self._next = next(self._rows, None)
+        found = []
+        while self._next is not None and self._next[0] == entity_id:
+            found.append(self._next)
+            self._next = next(self._rows, None)
+        return found

@@ -79,3 +79,23 @@ def test_new_entity_ids_are_deterministic_and_shared_by_variants():
     a = new_entity_id("armed_group", fold_name("Liwa Suqur al-Ghab"))
     b = new_entity_id("armed_group", fold_name("Liwa Suqour al-Ghab"))
     assert a == b == "group-x-liwa-sukur-ghab"
+
+
+def test_fuzzy_index_answers_as_best_fuzzy():
+    """The bucketed index is an optimisation of best_fuzzy: same answer, ties included."""
+    import random
+
+    from gazetteer.normalise import FuzzyIndex, best_fuzzy
+
+    rng = random.Random(6)
+    letters = "abdhkmst"
+    choices = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 12)))
+               for _ in range(3000)]
+    choices += ["homs city", "hama city", "13th division", "17th division", "kassab"]
+    index = FuzzyIndex(choices)
+    keys = [c[:i] + rng.choice(letters) + c[i + 1:] for c in rng.sample(choices, 400)
+            for i in [rng.randrange(len(c))]]
+    keys += ["17th divisian", "homs cety", "kasab", "xassab", "abc"]
+    for key in keys:
+        for threshold in (80.0, 90.0):
+            assert index.best(key, threshold) == best_fuzzy(key, choices, threshold), key

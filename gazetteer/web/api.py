@@ -217,23 +217,29 @@ def resolve():
     name, kind, country = text_arg("name"), kind_arg(), text_arg("country")
     if not name or not name.strip():
         raise BadInput("name is required")
+    searcher = resolver()
     with current_app.extensions["gazetteer_lock"]:
-        candidates = resolver().candidates(name, kind, country and country.upper())
+        candidates = searcher.candidates(name, kind, country and country.upper())
     return jsonify({"name": name, "kind": kind, "candidates": candidates})
 
 
 def resolver():
-    """The in-process name resolver (registry + reference gazetteer), built on first use;
-    callers hold the app's lock while they use it (one SQLite connection)."""
+    """The app's resolver; take the app's lock to use it (one SQLite connection)."""
+    return name_resolver(current_app)
+
+
+def name_resolver(app):
+    """The app's resolver, loaded once (about a second: the fuzzy index over every name)."""
     from ..normalise import Registry, Resolver
 
-    ext = current_app.extensions
-    if "gazetteer_resolver" not in ext:
-        settings = ext["gazetteer_settings"]
-        ext["gazetteer_resolver"] = Resolver(store.open_db(current_app.config["DATABASE"],
-                                                           create=False),
-                                             Registry.load(settings.data_dir),
-                                             settings.fuzzy_threshold)
+    ext = app.extensions
+    with ext["gazetteer_lock"]:
+        if "gazetteer_resolver" not in ext:
+            settings = ext["gazetteer_settings"]
+            ext["gazetteer_resolver"] = Resolver(store.open_db(app.config["DATABASE"],
+                                                               create=False),
+                                                 Registry.load(settings.data_dir),
+                                                 settings.fuzzy_threshold)
     return ext["gazetteer_resolver"]
 
 

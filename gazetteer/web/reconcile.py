@@ -102,8 +102,9 @@ def parse_query(query) -> dict:
 
 
 def answer(name: str, kind: str | None, limit: int, country: str | None) -> list[dict]:
+    searcher = resolver()  # before the lock: loading it takes the lock itself
     with current_app.extensions["gazetteer_lock"]:
-        candidates = resolver().candidates(name, kind, country, limit)
+        candidates = searcher.candidates(name, kind, country, limit)
     return [{"id": c["entity_id"], "name": c["name"], "score": round(c["score"] * 100, 1),
              "match": c["match"], "type": [{"id": c["kind"], "name": TYPES[c["kind"]]}],
              "description": _description(c)} for c in candidates]
@@ -161,8 +162,9 @@ def _country(properties) -> str | None:
 def _country_code(value: str) -> str:
     if len(value) == 2 and value.isalpha():
         return value.upper()
+    searcher = resolver()
     with current_app.extensions["gazetteer_lock"]:
-        readings = resolver().candidates(value, "place")
+        readings = searcher.candidates(value, "place")
     for candidate in readings:
         if candidate.get("feature") == "country" and candidate.get("country"):
             return candidate["country"]
