@@ -50,7 +50,7 @@ def main() -> None:
         resolve.bench_resolve(results, reference, names, plan["resolve_repeats"])
     if "api" in args.only:
         size = max(plan["sizes"])
-        base = WORK / f"ingest-w2.db" if ingested else None
+        base = WORK / "ingest-w2.db" if ingested else None
         db_path = _api_store(reference, size, base)
         api.bench_export_memory(results, db_path)
         api.bench_api(results, db_path, names, plan["requests"], plan["api_repeats"],

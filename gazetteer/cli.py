@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .config import Settings, load_settings
-from .errors import GazetteerError
+from .errors import BadInput, GazetteerError
 
 
 class Command(click.Group):
@@ -170,13 +170,12 @@ def export(settings: Settings, fmt: str, output, kind: str, group: str | None,
 
 
 def _parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
-    if not raw:
-        return None
+    from .formats import parse_bbox
+
     try:
-        w, s, e, n = (float(v) for v in raw.split(","))
-    except ValueError:
-        raise click.BadParameter("bbox must be four numbers: west,south,east,north") from None
-    return w, s, e, n
+        return parse_bbox(raw) if raw else None
+    except BadInput as exc:
+        raise click.BadParameter(exc.message, param_hint="--bbox") from None
 
 
 @main.command("datasette-metadata")

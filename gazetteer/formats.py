@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
@@ -48,9 +49,26 @@ FEATURE_COLUMNS = ("id", "name", "kind", "geonameid", "country", "admin1", "feat
 GROUP_COLUMNS = ("id", "name", "kind", "type", "parent", "mentions", "documents")
 
 
-def _located(db: sqlite_utils.Database, selection: Selection):
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """"west,south,east,north" in degrees, checked (the API's and the CLI's one reading)."""
+    try:
+        w, s, e, n = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise BadInput("bbox must be four numbers: west,south,east,north") from None
+    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
+        raise BadInput("bbox must satisfy -180 <= west <= east <= 180 and "
+                       "-90 <= south <= north <= 90")
+    return w, s, e, n
+
+
+def require_located(selection: Selection) -> None:
+    """Maps and KML need coordinates, which only places have."""
     if selection.kind != "place":
         raise BadInput("only places have coordinates: export armed groups as CSV")
+
+
+def _located(db: sqlite_utils.Database, selection: Selection):
+    require_located(selection)
     return store.iter_entities(db, "place", selection.group, selection.country,
                                selection.bbox, located=True)
 
@@ -71,10 +89,10 @@ def geojson_chunks(db: sqlite_utils.Database, selection: Selection = Selection()
     features = (orjson.dumps(feature(row, aliases, groups)).decode()
                 for row, aliases, groups in _located(db, selection))
     yield '{"type": "FeatureCollection", "features": ['
-    first = True
-    for chunk in _batched(features):
-        yield ("" if first else ",\n") + ",\n".join(chunk)
-        first = False
+    separator = ""
+    for chunk in _chunks(features):
+        yield separator + ",\n".join(chunk)
+        separator = ",\n"
     yield "]}\n"
 
 
@@ -83,15 +101,9 @@ def geojson_chunks(db: sqlite_utils.Database, selection: Selection = Selection()
 CHUNK_FEATURES = 500
 
 
-def _batched(items: Iterator[str]) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= CHUNK_FEATURES:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _chunks(items: Iterator) -> Iterator[list]:
+    """The items, CHUNK_FEATURES at a time."""
+    return iter(lambda: list(islice(items, CHUNK_FEATURES)), [])
 
 
 def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) -> Iterator[str]:
@@ -106,15 +118,15 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*columns, *extra])
-    for i, (row, aliases, related) in enumerate(rows):
-        values = [_cell(_column(row, c)) for c in columns]
-        coordinates = [row["lat"], row["lon"]] if place else []
-        writer.writerow([*values, *coordinates, _cell("|".join(aliases)),
-                         _cell("|".join(r["name"] for r in related))])
-        if i % CHUNK_FEATURES == CHUNK_FEATURES - 1:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    for chunk in _chunks(rows):
+        for row, aliases, related in chunk:
+            values = [_cell(_column(row, c)) for c in columns]
+            coordinates = [row["lat"], row["lon"]] if place else []
+            writer.writerow([*values, *coordinates, _cell("|".join(aliases)),
+                             _cell("|".join(r["name"] for r in related))])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue()
 
 
@@ -140,20 +152,25 @@ def _column(row: dict, column: str):
 def kml_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) -> Iterator[str]:
     """Stream the geocoded places as KML 2.2 Placemarks (for Google Earth), every attribute
     in ExtendedData; text is XML-escaped, so names cannot inject markup."""
-    rows = _located(db, selection)
+    placemarks = (_placemark(row, aliases, groups)
+                  for row, aliases, groups in _located(db, selection))
     yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>gazetteer</name>\n')
-    for row, aliases, groups in rows:
-        data = {c: row.get(c) for c in FEATURE_COLUMNS}
-        data.update(aliases="|".join(aliases), armed_groups="|".join(g["name"] for g in groups))
-        extended = "".join(f'<Data name="{name}"><value>{_xml(value)}</value></Data>'
-                           for name, value in data.items() if value not in (None, ""))
-        yield (f'<Placemark id={quoteattr(row["id"])}><name>{_xml(row["name"])}</name>'
-               f'<description>{_xml(row.get("reason"))}</description>'
-               f'<ExtendedData>{extended}</ExtendedData>'
-               f'<Point><coordinates>{row["lon"]},{row["lat"]}</coordinates></Point>'
-               f'</Placemark>\n')
+    for chunk in _chunks(placemarks):
+        yield "".join(chunk)
     yield "</Document></kml>\n"
+
+
+def _placemark(row: dict, aliases: list[str], groups: list[dict]) -> str:
+    data = {c: row.get(c) for c in FEATURE_COLUMNS}
+    data.update(aliases="|".join(aliases), armed_groups="|".join(g["name"] for g in groups))
+    extended = "".join(f'<Data name="{name}"><value>{_xml(value)}</value></Data>'
+                       for name, value in data.items() if value not in (None, ""))
+    return (f'<Placemark id={quoteattr(row["id"])}><name>{_xml(row["name"])}</name>'
+            f'<description>{_xml(row.get("reason"))}</description>'
+            f'<ExtendedData>{extended}</ExtendedData>'
+            f'<Point><coordinates>{row["lon"]},{row["lat"]}</coordinates></Point>'
+            f'</Placemark>\n')
 
 
 def _xml(value) -> str:

@@ -6,6 +6,7 @@ import copy
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 
 from tqdm import tqdm
@@ -122,16 +123,19 @@ def run(engine: Engine, paths: Iterable[Path]) -> Report:
     """Ingest the files and folders into the database; re-ingesting changes nothing."""
     report = Report()
     fresh: list[Document] = []
+    fresh_ids: set[str] = set()
     for item in read_paths(paths, engine.settings.max_document_bytes):
         if isinstance(item, Skipped):
             report.skipped.append(item)
-        elif store.document_exists(engine.db, item.id) or item.id in {d.id for d in fresh}:
+        elif item.id in fresh_ids or store.document_exists(engine.db, item.id):
             report.unchanged.append(item.source)
         else:
             fresh.append(item)
+            fresh_ids.add(item.id)
     progress = tqdm(analyse(engine, fresh), total=len(fresh), unit=" doc", desc="ingest",
                     disable=None if len(fresh) > 20 else True)
-    for batch in _batches(progress, SAVE_BATCH):
+    analysed = iter(progress)
+    for batch in iter(lambda: list(islice(analysed, SAVE_BATCH)), []):
         with store.transaction(engine.db):
             for doc, mentions, entities in batch:
                 store.save_document(engine.db, doc, mentions, entities)
@@ -144,17 +148,6 @@ def run(engine: Engine, paths: Iterable[Path]) -> Report:
 # Documents stored per transaction: a commit per document (each flushing the alias search
 # index) was half of the writer's time.
 SAVE_BATCH = 50
-
-
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]:

@@ -148,9 +148,8 @@ def open_db(path: Path | str, create: bool = True) -> sqlite_utils.Database:
         db.executescript(_VIEWS + _ENTITY_SEARCH)
         if search_missing:
             db.execute(_ENTITY_SEARCH_ROWS)
-        if "aliases_fts" not in db.table_names():
-            db["aliases"].enable_fts(["name", "key"], create_triggers=True,
-                                     tokenize="unicode61 remove_diacritics 2")
+        if "aliases_fts" in db.table_names():  # schema 1's alias index: entities_fts now
+            db["aliases"].disable_fts()
         if "documents_fts" not in db.table_names():
             db["documents"].enable_fts(["title", "text"], create_triggers=True,
                                        tokenize="unicode61 remove_diacritics 2")
@@ -470,23 +469,13 @@ def list_entities(db: sqlite_utils.Database, kind: str | None = None, q: str | N
                   ) -> tuple[list[dict], int]:
     """Return (page of entities with mention counts, total), filtered by kind, any alias
     in any spelling (FTS5 over folded keys), country and bounding box (w, s, e, n)."""
-    where, params = ["1=1"], []
-    if kind:
-        where.append("e.kind = ?")
-        params.append(kind)
+    where, params = _entity_filters(kind, country, bbox)
     if q is not None:
         query = fts_query(q)
         if query is None:
             return [], 0
-        where.append("e.id IN (SELECT a.entity_id FROM aliases a JOIN aliases_fts f "
-                     "ON f.rowid = a.rowid WHERE aliases_fts MATCH ?)")
+        where.append("e.rowid IN (SELECT rowid FROM entities_fts WHERE entities_fts MATCH ?)")
         params.append(query)
-    if country:
-        where.append("e.country = ?")
-        params.append(country.upper())
-    if bbox:
-        where.append("e.lon BETWEEN ? AND ? AND e.lat BETWEEN ? AND ?")
-        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
     clause = " AND ".join(where)
     total = db.execute(f"SELECT count(*) FROM entities e WHERE {clause}", params).fetchone()[0]
     rows = [dict(r) for r in db.query(
@@ -495,6 +484,19 @@ def list_entities(db: sqlite_utils.Database, kind: str | None = None, q: str | N
         f"FROM entities e WHERE {clause} ORDER BY mentions DESC, e.name, e.id LIMIT ? OFFSET ?",
         params + [limit, offset])]
     return rows, total
+
+
+def _entity_filters(kind: str | None, country: str | None,
+                    bbox: tuple[float, float, float, float] | None) -> tuple[list[str], list]:
+    """WHERE conditions (on entities e) and their parameters for kind, country and bbox."""
+    where, params = ["e.kind = ?"] if kind else ["1=1"], [kind] if kind else []
+    if country:
+        where.append("e.country = ?")
+        params.append(country.upper())
+    if bbox:
+        where.append("e.lon BETWEEN ? AND ? AND e.lat BETWEEN ? AND ?")
+        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+    return where, params
 
 
 def entity_counts(db: sqlite_utils.Database, entity_id: str) -> dict:
@@ -638,17 +640,13 @@ def iter_entities(db: sqlite_utils.Database, kind: str = "place", group: str | N
     Streams: aliases and related entities come from two more queries in the same id order,
     merged as they go (two queries per entity took minutes for 200k places)."""
     filtered = bool(bbox or group or country)
-    # Unfiltered, "+" keeps the planner on the primary key: rows stream in id order instead
-    # of every entity being sorted first.
-    where, params = ["e.kind = ?" if filtered else "+e.kind = ?"], [kind]
-    if located or bbox:
+    where, params = _entity_filters(kind, country, bbox)
+    if not filtered:
+        # "+" keeps the planner on the primary key: rows stream in id order instead of every
+        # entity being sorted first.
+        where[0] = "+" + where[0]
+    if located:
         where.append("e.lat IS NOT NULL")
-    if bbox:
-        where.append("e.lon BETWEEN ? AND ? AND e.lat BETWEEN ? AND ?")
-        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
-    if country:
-        where.append("e.country = ?")
-        params.append(country.upper())
     if group:
         where.append("e.id IN (SELECT m.entity_id FROM mentions m JOIN mentions g ON "
                      "g.document_id = m.document_id AND g.sentence = m.sentence "

@@ -35,6 +35,16 @@ def make_engine(path: Path, nlp, **overrides) -> Engine:
     return open_engine(load_settings({"database": path, **overrides}, environ={}), nlp=nlp)
 
 
+def writable_app(path: Path, nlp, **config):
+    """The app over the database at path (config as for create_app), with the write-side
+    engine built on the session's model instead of loading another."""
+    from gazetteer.web import create_app
+
+    app = create_app({"TESTING": True, "DATABASE": str(path), **config})
+    app.extensions["gazetteer_engine"] = make_engine(path, nlp)
+    return app
+
+
 @pytest.fixture
 def engine(tmp_path, reference_db, shared_nlp) -> Engine:
     """An engine over a private copy of the reference database: tests may write to it."""

@@ -1,13 +1,17 @@
-"""`gazetteer serve` in a child process on 127.0.0.1: the production server, as users run it."""
+"""Live servers on 127.0.0.1 for the tests: `gazetteer serve` in a child process (the
+production server, as users run it), an app on waitress in a thread, and a headless Chromium
+tab that records what runs in it."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's
+HAS_CHROMIUM = Path(CHROMIUM).exists()
 
 
 @dataclass
@@ -86,3 +92,38 @@ def _wait_until_up(server: Server, seconds: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError("gazetteer serve did not answer /healthz in time")
+
+
+@contextmanager
+def threaded(app, threads: int = 4) -> Iterator[str]:
+    """The Flask app on waitress in a thread of this process, on a free loopback port: yields
+    its base URL until the block ends."""
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.close()
+
+
+@contextmanager
+def chromium_tab() -> Iterator:
+    """A headless Chromium tab; script errors and dialogs (dismissed) are recorded in
+    tab.ran, so anything there is a failure."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        tab = browser.new_page(viewport={"width": 1280, "height": 800})
+        tab.ran = []
+        tab.on("pageerror", lambda exc: tab.ran.append(f"error: {exc}"))
+        tab.on("dialog", lambda dialog: (tab.ran.append(f"dialog: {dialog.message}"),
+                                         dialog.dismiss()))
+        try:
+            yield tab
+        finally:
+            browser.close()

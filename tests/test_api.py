@@ -1,7 +1,6 @@
 """The REST API through the Flask test client, on a real SQLite file built from the seeds."""
 
 import io
-import json
 import shutil
 
 import geojson
@@ -10,6 +9,8 @@ import pytest
 from gazetteer import store
 from gazetteer.web import create_app
 from gazetteer.web.openapi import documented_paths
+
+from .conftest import writable_app
 
 TOKEN = "s3cret-token"
 
@@ -23,13 +24,9 @@ def client(seeded_db):
 @pytest.fixture
 def writer(tmp_path, seeded_db, shared_nlp):
     """A client over a private copy of the seeded database, with a token and the engine."""
-    from .conftest import make_engine
-
     path = tmp_path / "w.db"
     shutil.copy(seeded_db, path)
-    app = create_app({"TESTING": True, "DATABASE": str(path), "API_TOKEN": TOKEN})
-    app.extensions["gazetteer_engine"] = make_engine(path, shared_nlp)
-    return app.test_client(), path
+    return writable_app(path, shared_nlp, API_TOKEN=TOKEN).test_client(), path
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

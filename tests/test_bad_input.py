@@ -20,9 +20,8 @@ from click.testing import CliRunner
 from gazetteer.cli import main
 from gazetteer.errors import DocumentTooLarge, UnreadableDocument
 from gazetteer.ingest import Skipped, read_file, read_paths
-from gazetteer.web import create_app
 
-from .conftest import make_engine
+from .conftest import writable_app
 from .test_api import AUTH, TOKEN, assert_error
 
 DATA_TABLES = ("documents", "entities", "aliases", "mentions", "curations", "merges")
@@ -46,9 +45,7 @@ def api(tmp_path_factory, seeded_db, shared_nlp):
     """A writable copy of the seeded database behind the API, with a token and the engine."""
     path = tmp_path_factory.mktemp("bad-input") / "w.db"
     shutil.copy(seeded_db, path)
-    app = create_app({"TESTING": True, "DATABASE": str(path), "API_TOKEN": TOKEN})
-    app.extensions["gazetteer_engine"] = make_engine(path, shared_nlp)
-    return app.test_client(), path
+    return writable_app(path, shared_nlp, API_TOKEN=TOKEN).test_client(), path
 
 
 @pytest.fixture

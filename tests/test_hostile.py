@@ -9,19 +9,16 @@ import csv
 import io
 import json
 import shutil
-import threading
-from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from gazetteer import store
 from gazetteer.web import create_app
 from gazetteer.web.map import html_text
 
-from .conftest import make_engine
+from .conftest import writable_app
+from .serving import HAS_CHROMIUM, chromium_tab, threaded
 from .test_api import AUTH, TOKEN
-from .test_map_browser import CHROMIUM
 
 # Spellings as they come in messy reports: a backslash, a backtick for the ʿayn, quotes;
 # plus markup that must stay text in the stored document.
@@ -49,8 +46,7 @@ def hostile(tmp_path_factory, reference_db, shared_nlp):
     """A database holding the hostile document and the hostile curations, and its app."""
     path = tmp_path_factory.mktemp("hostile") / "hostile.db"
     shutil.copy(reference_db, path)
-    app = create_app({"TESTING": True, "DATABASE": str(path), "API_TOKEN": TOKEN})
-    app.extensions["gazetteer_engine"] = make_engine(path, shared_nlp)
+    app = writable_app(path, shared_nlp, API_TOKEN=TOKEN)
     client = app.test_client()
     posted = client.post("/api/documents", data=HOSTILE_DOCUMENT.encode(),
                          content_type="text/plain", headers=AUTH)
@@ -140,28 +136,14 @@ def test_the_map_page_holds_no_raw_payload(hostile):
 @pytest.fixture(scope="module")
 def live_url(hostile):
     app, path, _ = hostile
-    served = create_app({"DATABASE": str(path), "TILES": "none"})
-    server = create_server(served, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with threaded(create_app({"DATABASE": str(path), "TILES": "none"})) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser_page(live_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        tab = browser.new_page(viewport={"width": 1280, "height": 800})
-        tab.ran: list[str] = []  # dialogs and script errors: anything here is a failure
-        tab.on("pageerror", lambda exc: tab.ran.append(f"error: {exc}"))
-        tab.on("dialog", lambda dialog: (tab.ran.append(f"dialog: {dialog.message}"),
-                                         dialog.dismiss()))
+    with chromium_tab() as tab:
         yield tab
-        browser.close()
 
 
 OPEN_EVERY_MARKER = """async () => {
@@ -181,7 +163,7 @@ OPEN_EVERY_MARKER = """async () => {
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")
 def test_no_hostile_name_runs_in_the_map(browser_page, live_url):
     page = browser_page
     page.goto(live_url + "/map")
@@ -212,7 +194,7 @@ def test_no_hostile_name_runs_in_the_map(browser_page, live_url):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")
 def test_no_hostile_name_runs_from_an_api_response(browser_page, live_url, hostile):
     page = browser_page
     document_id = hostile[2]

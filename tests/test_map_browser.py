@@ -1,49 +1,32 @@
 """The map in a real headless Chromium (Debian's), against a live waitress server."""
 
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from gazetteer.web import create_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from .serving import HAS_CHROMIUM, chromium_tab, threaded
+
 SCREENSHOT = Path(__file__).parent.parent / "docs" / "map.png"
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
+              pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")]
 
 
 @pytest.fixture(scope="module")
 def live_url(seeded_db, tmp_path_factory):
     # A tile layer that cannot load: markers must show without tiles (no internet here).
     app = create_app({"DATABASE": str(seeded_db), "TILES": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with threaded(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(live_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        tab = browser.new_page(viewport={"width": 1280, "height": 800})
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.on("dialog", lambda dialog: (errors.append("dialog: " + dialog.message),
-                                         dialog.dismiss()))
+    with chromium_tab() as tab:
         tab.goto(live_url + "/map")
         tab.wait_for_selector(".marker-cluster")
-        tab.errors = errors
         yield tab
-        browser.close()
 
 
 def drawn_circles(page) -> int:
@@ -55,7 +38,7 @@ def drawn_circles(page) -> int:
 def test_markers_render_without_tiles(page):
     clusters = page.locator(".marker-cluster").count()
     assert clusters + drawn_circles(page) >= 5
-    assert page.errors == []
+    assert page.ran == []
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
 
@@ -81,4 +64,4 @@ def test_a_group_layer_toggles(page):
     assert drawn_circles(page) > before
     toggle.locator("input").uncheck()
     assert drawn_circles(page) == before
-    assert page.errors == []
+    assert page.ran == []

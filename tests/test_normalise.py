@@ -1,7 +1,6 @@
 """Normalisation: the registry, and every spelling of one thing resolved to one id."""
 
 import json
-from pathlib import Path
 
 import pytest
 

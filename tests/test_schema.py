@@ -5,19 +5,17 @@ no response that breaks the description (status, content type, body schema, head
 import json
 import os
 import shutil
-import threading
 import urllib.request
 
 import pytest
 import schemathesis
 from schemathesis import checks
 from hypothesis import HealthCheck, settings
-from waitress.server import create_server
 
-from gazetteer.web import create_app
 from gazetteer.web.openapi import openapi_document
 
-from .conftest import make_engine
+from .conftest import writable_app
+from .serving import threaded
 from .test_api import AUTH, TOKEN
 
 EXAMPLES = int(os.environ.get("GAZETTEER_SCHEMA_EXAMPLES", "30"))  # per operation
@@ -28,12 +26,9 @@ def live_url(tmp_path_factory, seeded_db, shared_nlp):
     """The API with writes enabled over a private copy of the seeded database."""
     path = tmp_path_factory.mktemp("schema") / "schema.db"
     shutil.copy(seeded_db, path)
-    app = create_app({"DATABASE": str(path), "API_TOKEN": TOKEN, "TILES": "none"})
-    app.extensions["gazetteer_engine"] = make_engine(path, shared_nlp)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    app = writable_app(path, shared_nlp, API_TOKEN=TOKEN, TILES="none")
+    with threaded(app) as url:
+        yield url
 
 
 # Loaded when the module is collected, before any server runs (schemathesis' lazy loader,

@@ -37,15 +37,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
 
 def bbox_arg() -> tuple[float, float, float, float] | None:
     raw = request.args.get("bbox")
-    if not raw:
-        return None
-    try:
-        w, s, e, n = (float(v) for v in raw.split(","))
-    except ValueError:
-        raise BadInput("bbox must be four numbers: west,south,east,north") from None
-    if not (-180 <= w <= e <= 180 and -90 <= s <= n <= 90):
-        raise BadInput("bbox must satisfy -180 <= west <= east <= 180 and -90 <= south <= north <= 90")
-    return w, s, e, n
+    return formats.parse_bbox(raw) if raw else None
 
 
 def kind_arg(required: bool = False) -> str | None:
@@ -360,13 +352,14 @@ def download_kml():
 
 def selection_arg(located: bool) -> formats.Selection:
     """The export filters, checked before the first byte is streamed."""
-    kind = kind_arg() or "place"
-    if located and kind != "place":
-        raise BadInput("only places have coordinates: export armed groups as CSV")
     group, country = text_arg("group"), text_arg("country")
+    selection = formats.Selection(kind_arg() or "place", group or None, country or None,
+                                  bbox_arg())
+    if located:
+        formats.require_located(selection)
     if group:
         store.get_entity(get_db(), checked_id(group))
-    return formats.Selection(kind, group or None, country or None, bbox_arg())
+    return selection
 
 
 def _download(chunks, mimetype: str, filename: str, located: bool = True) -> Response:

@@ -66,6 +66,13 @@ DOCUMENT_BODY = {"required": True, "content": {
                  "description": "a UTF-8 text, Markdown or HTML file"}}}}}}
 
 
+def _export(summary: str, mimetype: str, schema: dict) -> dict:
+    """A streamed download that takes the export filters."""
+    return {"get": {"summary": summary, "parameters": EXPORT_FILTERS, "responses": {
+        "200": {"description": summary, "content": {mimetype: {"schema": schema}}},
+        "400": ERROR, "404": ERROR}}}
+
+
 def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -111,23 +118,15 @@ def openapi_document() -> dict:
                 "summary": "Extract mentions from a text without storing it",
                 "requestBody": DOCUMENT_BODY,
                 "responses": {"200": OBJECT, "400": ERROR, "413": ERROR}}},
-            "/api/gazetteer.geojson": {"get": {
-                "summary": "Geocoded places as an RFC 7946 FeatureCollection (streamed)",
-                "parameters": EXPORT_FILTERS,
-                "responses": {"200": {"description": "GeoJSON", "content": {
-                    "application/geo+json": {"schema": {"type": "object"}}}},
-                    "400": ERROR, "404": ERROR}}},
-            "/api/gazetteer.csv": {"get": {
-                "summary": "Places (located or not) or armed groups as CSV (streamed)",
-                "parameters": EXPORT_FILTERS,
-                "responses": {"200": {"description": "CSV", "content": {
-                    "text/csv": {"schema": {"type": "string"}}}}, "400": ERROR, "404": ERROR}}},
-            "/api/gazetteer.kml": {"get": {
-                "summary": "Geocoded places as KML 2.2 for Google Earth (streamed)",
-                "parameters": EXPORT_FILTERS,
-                "responses": {"200": {"description": "KML", "content": {
-                    "application/vnd.google-earth.kml+xml": {"schema": {"type": "string"}}}},
-                    "400": ERROR, "404": ERROR}}},
+            "/api/gazetteer.geojson": _export(
+                "Geocoded places as an RFC 7946 FeatureCollection (streamed)",
+                "application/geo+json", {"type": "object"}),
+            "/api/gazetteer.csv": _export(
+                "Places (located or not) or armed groups as CSV (streamed)",
+                "text/csv", {"type": "string"}),
+            "/api/gazetteer.kml": _export(
+                "Geocoded places as KML 2.2 for Google Earth (streamed)",
+                "application/vnd.google-earth.kml+xml", {"type": "string"}),
             "/reconcile": {
                 "get": {"summary": "OpenRefine reconciliation (v0.2): the manifest, or the "
                                    "answers to queries=",

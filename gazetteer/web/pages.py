@@ -71,13 +71,13 @@ def _reference(db, entity_id: str) -> dict | None:
 
 
 def _registry(entity_id: str) -> dict | None:
-    groups = resolver().registry.groups
+    registry = resolver().registry
     group_id = entity_id.removeprefix("ag-")
-    if not entity_id.startswith("ag-") or group_id not in groups:
+    if not entity_id.startswith("ag-") or group_id not in registry.groups:
         return None
-    group = groups[group_id]
+    group = registry.groups[group_id]
     return {"id": entity_id, "name": group["name"], "kind_name": "Armed group",
-            "facts": _group_facts(group), "aliases": resolver().registry.names(group_id),
+            "facts": _group_facts(group), "aliases": registry.names(group_id),
             "stored": False, "source": "armed-group registry (not mentioned in the reports)"}
 
 
