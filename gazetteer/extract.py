@@ -1,11 +1,10 @@
-"""spaCy components and the choice of spans: statistical NER + curated gazetteer patterns +
-armed-group name rules -> candidate spans, each resolved and kept or dropped by clear rules."""
+"""Extraction: spaCy components (statistical NER, curated gazetteer patterns, armed-group
+name rules) -> candidate spans. Nothing here decides what a span means: resolve.py does."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import spacy
@@ -15,7 +14,6 @@ from spacy.tokens import Doc, Span
 
 from .errors import ModelNotInstalled
 from .fold import ascii_fold, fold_token, is_acronym, is_article
-from .normalise import Resolution
 from .types import Candidate
 
 # Words that open an Arabic armed-group name ("Jabhat al-Nusra", "Liwa al-Tawhid").
@@ -223,90 +221,3 @@ def _strip_the(span: Span) -> Span:
     while end > start + 1 and span.doc[end - 1].text in {"'s", "\u2019s", "'"}:
         end -= 1
     return span.doc[start:end]
-
-
-@dataclass
-class Chosen:
-    candidate: Candidate
-    kind: str
-    readings: list[Resolution]
-
-
-Resolve = Callable[[str, str | None], list[Resolution]]
-
-
-def choose_mentions(candidates: list[Candidate], resolve: Resolve,
-                    is_demonym: Callable[[str], bool]) -> list[Chosen]:
-    """Resolve each candidate, keep the plausible ones and resolve overlaps: the longest span
-    wins, then the surer source; an unresolved person or organisation name hides the place
-    names inside it (Free *Syrian* Army, *New York* Times) but not the groups."""
-    scored = [_judge(c, resolve, is_demonym) for c in candidates]
-    ranked = sorted((s for s in scored if s), key=lambda s: (-(s[0].end - s[0].start), -s[2]))
-    chosen: list[Chosen] = []
-    blockers: list[Candidate] = []
-    taken: list[tuple[int, int]] = []
-    for cand, kind, priority, readings in ranked:
-        if any(cand.start < e and s < cand.end for s, e in taken):
-            continue
-        if kind is None:  # curated non-entities take their span; unresolved names shade places
-            blockers.append(cand)
-            if cand.method == "gazetteer":
-                taken.append((cand.start, cand.end))
-            continue
-        if kind == "place" and any(b.start <= cand.start and cand.end <= b.end
-                                   and (b.end - b.start) > (cand.end - cand.start)
-                                   for b in blockers):
-            continue
-        chosen.append(Chosen(cand, kind, readings))
-        taken.append((cand.start, cand.end))
-    return sorted(chosen, key=lambda c: c.candidate.start)
-
-
-def _judge(cand: Candidate, resolve: Resolve, is_demonym: Callable[[str], bool]):
-    """(candidate, kind or None for a blocker, priority, readings), or None to drop it."""
-    if cand.kind_hint == "block":
-        return cand, None, 3, []
-    if cand.method in ("gazetteer", "rule"):
-        cand, readings = _read(cand, resolve, cand.kind_hint)
-        return cand, cand.kind_hint, 3 if cand.method == "gazetteer" else 2, readings
-    if not cand.text[:1].isupper() and not cand.text[:1].isdigit():
-        return (cand, None, 1, []) if cand.label in BLOCKING_LABELS else None
-    cand, readings = _read(cand, resolve, None)
-    best = _acceptable(cand, readings)
-    if best is not None:
-        return cand, best.kind, 2, [r for r in readings if r.kind == best.kind]
-    if cand.label in PLACE_LABELS and cand.text[:1].isupper() and not is_demonym(cand.text):
-        return cand, "place", 1, []
-    if cand.label in BLOCKING_LABELS:
-        return cand, None, 1, []
-    return None
-
-
-def _read(cand: Candidate, resolve: Resolve, kind: str | None
-          ) -> tuple[Candidate, list[Resolution]]:
-    """Resolve the whole span; when it is unknown, read 'Homs province' and 'Yarmouk camp'
-    as the name alone, and 'northern Syria' as Syria (the span shrinks to the name)."""
-    readings = resolve(cand.text, kind)
-    if readings:
-        return cand, readings
-    words = cand.text.split(" ")
-    if len(words) > 1 and words[-1].lower() in PLACE_TYPE_WORDS:
-        return cand, resolve(" ".join(words[:-1]), "place")
-    if len(words) > 1 and words[0].lower() in DIRECTION_WORDS and kind != "armed_group":
-        rest = " ".join(words[1:])
-        readings = resolve(rest, "place")
-        if readings:
-            start = cand.end - len(rest)
-            return replace(cand, start=start, text=rest), readings
-    return cand, []
-
-
-def _acceptable(cand: Candidate, readings: list[Resolution]) -> Resolution | None:
-    """The best reading the NER label allows: a place label takes any place; a person or
-    organisation label takes a group, or a place only when the match is sure."""
-    for reading in readings:
-        if reading.kind == "armed_group" and reading.score >= 0.9:
-            return reading
-        if reading.kind == "place" and (cand.label in PLACE_LABELS or reading.score >= 0.97):
-            return reading
-    return None

@@ -8,7 +8,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlite_utils
 from geopy.exc import GeopyError
@@ -18,8 +18,8 @@ from geopy.location import Location
 
 from . import store
 from .errors import GeocoderUnavailable
-from .normalise import Resolution, Resolver
-from .types import Place, Point
+from .normalise import Resolver
+from .types import Place, Point, Resolution, Resolved
 
 ADMIN_FEATURES = {"admin1", "admin2", "region", "country", "continent"}
 AREA_FEATURES = ADMIN_FEATURES | {"plain", "desert", "mountain", "river", "highway"}
@@ -73,18 +73,16 @@ class CachedOnlineGeocoder:
 
     def lookup(self, query: str) -> dict | None:
         """Return {name, lat, lon, raw} for the query, from the cache when we asked before."""
-        cached = self.db.execute("SELECT response FROM geocode_cache WHERE provider = ? AND "
-                                 "query = ?", [self.provider, query]).fetchone()
-        if cached:
-            return json.loads(cached[0])
+        cached = store.cached_geocode(self.db, self.provider, query)
+        if cached is not None:
+            return json.loads(cached)
         try:
             location = self._geocode(query, exactly_one=True)
         except GeopyError as exc:
             raise GeocoderUnavailable(f"{self.provider} failed for {query!r}: {exc}") from exc
         answer = None if location is None else {
             "name": location.address, "lat": location.latitude, "lon": location.longitude}
-        self.db.execute("INSERT OR REPLACE INTO geocode_cache VALUES (?, ?, ?, ?)",
-                        [self.provider, query, json.dumps(answer), store.now()])
+        store.cache_geocode(self.db, self.provider, query, json.dumps(answer))
         return answer
 
 
@@ -152,8 +150,8 @@ def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution
                  sentence: str = "", lookup: RefLookup | None = None) -> Place | None:
     """Pick the reading that fits the document best; None when there is no reading."""
     lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
-    rows = [(r, lookup(r.target)) for r in readings]
-    rows = [(r, {**row, "curated": "curated" in r.reason}) for r, row in rows if row is not None]
+    found = [(r, lookup(r.target)) for r in readings]
+    rows = [(r, {**row, "curated": "curated" in r.reason}) for r, row in found if row is not None]
     if not rows:
         return None
     wants_admin = wants_region(name, span_context, sentence)
@@ -221,3 +219,88 @@ def fallback_place(name: str, near: Place | None) -> Place:
                  confidence=0.2, precision=2 if near.precision == 1 else 3,
                  reason=f"not in the gazetteer; placed at {near.name}, named in the same "
                         f"sentence", status="approximate")
+
+
+# ---- the geocoding stage: resolved spans -> Places ------------------------------------------
+
+class RefMemo:
+    """Reference places and their names by ref id, remembered while the locator lives (the
+    reference does not change under it, and reports name the same places again and again:
+    three queries per place mention were a tenth of ingest)."""
+
+    SIZE = 50_000
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self._places: dict[str, dict | None] = {}
+        self._names: dict[str, tuple[list[str], bool]] = {}
+
+    def place(self, ref_id: str) -> dict | None:
+        if ref_id not in self._places:
+            self._places[ref_id] = store.ref_place(self.db, ref_id)
+            _trim(self._places, self.SIZE)
+        return self._places[ref_id]
+
+    def names(self, ref_id: str) -> tuple[list[str], bool]:
+        """(its names, curated first; whether any is curated)."""
+        if ref_id not in self._names:
+            self._names[ref_id] = (store.ref_names_for(self.db, ref_id),
+                                   store.has_curated_names(self.db, ref_id))
+            _trim(self._names, self.SIZE)
+        return self._names[ref_id]
+
+
+def _trim(memo: dict, size: int) -> None:
+    while len(memo) > size:
+        memo.pop(next(iter(memo)))  # oldest first
+
+
+class PlaceLocator:
+    """Places for the resolved place spans of a document: the reading that fits the
+    document, named as curators name it; else the online geocoder when one is configured;
+    else the enclosing place the sentence gives; else unresolved, but kept."""
+
+    def __init__(self, db: sqlite_utils.Database,
+                 online: CachedOnlineGeocoder | None = None) -> None:
+        self.refs = RefMemo(db)
+        self.db = db
+        self.online = online
+
+    def locate(self, text: str, resolved: list[Resolved]) -> list[Place | None]:
+        """One Place per place span (None for armed groups), in the order given."""
+        context = document_context(self.db, [r.readings for r in resolved if r.kind == "place"],
+                                   self.refs.place)
+        places: list[Place | None] = [None] * len(resolved)
+        in_sentence: dict[int, Place] = {}  # sentence start -> its first located place
+        order = sorted(range(len(resolved)), key=lambda i: not resolved[i].readings)
+        for i in order:  # known places first: unknown ones fall back on them
+            item = resolved[i]
+            if item.kind != "place":
+                continue
+            cand = item.candidate
+            place = choose_place(self.db, cand.text, item.readings, context, cand.context,
+                                 text[cand.sent_start:cand.sent_end], self.refs.place)
+            if place is not None:
+                in_sentence.setdefault(cand.sent_start, place)
+                places[i] = self._named(place)
+            else:
+                places[i] = self._online(cand.text) or fallback_place(
+                    cand.text, in_sentence.get(cand.sent_start))
+        return places
+
+    def _named(self, place: Place) -> Place:
+        """The place with its reference names; a curated name is the one to display."""
+        assert place.ref_id is not None
+        names, curated = self.refs.names(place.ref_id)
+        name = names[0] if names and curated else place.name
+        return replace(place, name=name, names=tuple(names))
+
+    def _online(self, name: str) -> Place | None:
+        if self.online is None:
+            return None
+        answer = self.online.lookup(name)
+        if not answer:
+            return None
+        return Place(None, answer["name"], Point(answer["lon"], answer["lat"]), confidence=0.5,
+                     precision=1, reason="online geocoder (nominatim), cached",
+                     geocoder="nominatim")

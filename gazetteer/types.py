@@ -1,4 +1,5 @@
-"""The dataclasses the stages pass to each other: Document, Candidate, Mention, Place, Point."""
+"""The dataclasses the stages pass to each other: Document, Candidate, Resolved, Place,
+Entity, Mention, Point."""
 
 from __future__ import annotations
 
@@ -51,6 +52,26 @@ class Candidate:
     context: str = ""  # the words right after the span ("province", "camp", ...)
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """One way a name can be read: which entity, how sure, and why."""
+
+    kind: str  # place / armed_group
+    target: str  # registry group id, or reference place id (gn-..., sup-...)
+    score: float  # 0-1
+    reason: str  # exact alias / folded key / skeleton key / fuzzy 93
+
+
+@dataclass
+class Resolved:
+    """A candidate the resolver kept: its kind and its readings, best first (none for a
+    name nobody knows)."""
+
+    candidate: Candidate
+    kind: str
+    readings: list[Resolution]
+
+
 @dataclass
 class Place:
     """A geocoded (or unresolved) place, as the geocoder decided it."""
@@ -67,6 +88,7 @@ class Place:
     reason: str = ""
     geocoder: str = "offline"
     status: str = "resolved"  # resolved / approximate / unresolved
+    names: tuple[str, ...] = ()  # the reference's names for it, curated first
 
 
 @dataclass

@@ -41,7 +41,7 @@ def writable_app(path: Path, nlp, **config):
     from gazetteer.web import create_app
 
     app = create_app({"TESTING": True, "DATABASE": str(path), **config})
-    app.extensions["gazetteer_engine"] = make_engine(path, nlp)
+    app.extensions["gazetteer"].use_engine(make_engine(path, nlp))
     return app
 
 

@@ -56,7 +56,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(database: Path, log: Path, **settings: str) -> Iterator[Server]:
+def served(database: Path, log: Path, startup_seconds: float = 60,
+           **settings: str) -> Iterator[Server]:
     """Run `gazetteer serve` over database (settings as GAZETTEER_* variables) until the
     block ends; the child imports this checkout of the package."""
     port = free_port()
@@ -69,7 +70,7 @@ def served(database: Path, log: Path, **settings: str) -> Iterator[Server]:
                                    stdout=out, stderr=subprocess.STDOUT, cwd=log.parent)
     server = Server(port, process, log)
     try:
-        _wait_until_up(server)
+        _wait_until_up(server, startup_seconds)
         yield server
     finally:
         process.terminate()

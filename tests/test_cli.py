@@ -67,3 +67,19 @@ def test_empty_stdin_is_refused(db_path):
 def test_missing_database_for_listing(tmp_path):
     result = invoke(tmp_path / "none.db", "entities")
     assert result.exit_code == 1 and "gazetteer build" in result.output
+
+
+@pytest.mark.slow
+def test_extract_then_serve_serves_the_seed_corpus(db_path, tmp_path):
+    """A stateless command leaves only reference tables; serve must not take that file for a
+    built gazetteer and serve nothing."""
+    from tests.serving import served
+
+    text = tmp_path / "t.txt"
+    text.write_text("Daesh left Kassab.", encoding="utf-8")
+    assert invoke(db_path, "extract", str(text)).exit_code == 0
+    with served(db_path, tmp_path / "serve.log", startup_seconds=240) as server:
+        status, health = server.json("GET", "/healthz")
+        log = server.log.read_text()
+    assert status == 200 and health["documents"] == 2, log
+    assert "holds no documents: building it from" in log

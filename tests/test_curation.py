@@ -25,7 +25,7 @@ NEW_DOCUMENTS = ["Fighters of Liwa al-Islam reached Idleb at dawn, then left Idl
 
 def api_over(path, engine):
     app = create_app({"TESTING": True, "DATABASE": str(path), "API_TOKEN": TOKEN})
-    app.extensions["gazetteer_engine"] = engine
+    app.extensions["gazetteer"].use_engine(engine)
     return app.test_client()
 
 

@@ -42,7 +42,7 @@ def app(tmp_path_factory, seeded_db, engine):
     path = tmp_path_factory.mktemp("properties-api") / "api.db"
     shutil.copy(seeded_db, path)
     created = create_app({"TESTING": True, "DATABASE": str(path)})
-    created.extensions["gazetteer_engine"] = engine  # extract stores nothing
+    created.extensions["gazetteer"].use_engine(engine)  # extract stores nothing
     return created, path
 
 

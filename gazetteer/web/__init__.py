@@ -3,77 +3,43 @@ OpenRefine reconciliation at /reconcile, /healthz."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
+from typing import Any
 
-from flask import Flask, g
+from flask import Flask, Response
 
-from .. import store
-from ..config import load_settings
+from ..config import Settings, load_settings, setting_names
+from . import api, auth, errors, map as map_view, pages, reconcile, services
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app; settings come from config.py defaults, GAZETTEER_* variables and
-    test_config, in that order of precedence (last wins)."""
-    settings = load_settings({k.lower(): v for k, v in (test_config or {}).items()
-                              if k.lower() in _setting_names()})
+def create_app(test_config: dict[str, Any] | None = None,
+               settings: Settings | None = None) -> Flask:
+    """Build the app. Settings come from config.py: defaults, GAZETTEER_* variables, then
+    the keys of test_config that name settings (DATABASE, API_TOKEN, ...); the Flask config
+    is derived from them, never read from the environment a second way."""
+    test_config = dict(test_config or {})
+    if settings is None:
+        settings = load_settings({k.lower(): v for k, v in test_config.items()
+                                  if k.lower() in setting_names()})
     app = Flask(__name__, static_folder=str(settings.static_dir), static_url_path="/static")
     app.config.from_mapping({k.upper(): v for k, v in asdict(settings).items()})
     app.config["MAX_CONTENT_LENGTH"] = settings.max_document_bytes + 64 * 1024
-    app.config["JSON_SORT_KEYS"] = False
-    app.config.from_prefixed_env("GAZETTEER")
-    app.config.from_mapping(test_config or {})
-    app.extensions["gazetteer_settings"] = settings
-    app.extensions["gazetteer_lock"] = threading.Lock()
-
-    from . import api, errors, map as map_view, pages, reconcile
-
+    app.config.from_mapping({k: v for k, v in test_config.items()
+                             if k.lower() not in setting_names()})  # TESTING and the like
+    services.install(app, settings)
+    auth.install(app)
     errors.register(app)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(map_view.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(reconcile.bp)
-    app.teardown_appcontext(_close_db)
+    for blueprint in (api.bp, map_view.bp, pages.bp, reconcile.bp):
+        app.register_blueprint(blueprint)
     _enable_cors(app, settings.cors_origins)
     app.after_request(_no_sniffing)
     return app
 
 
-def _no_sniffing(response):
+def _no_sniffing(response: Response) -> Response:
     """JSON and CSV hold names from documents: a browser must never guess they are HTML."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
-
-
-def _setting_names() -> set[str]:
-    from ..config import Settings
-
-    return set(Settings.__dataclass_fields__)
-
-
-_threads = threading.local()  # per server thread: database path -> open connection
-
-
-def get_db():
-    """The request's database connection: each server thread keeps one per database, since
-    opening one (connect and pragmas, ~0.8 ms) cost more than most queries."""
-    if "db" not in g:
-        from flask import current_app
-
-        path = str(current_app.config["DATABASE"])
-        connections = _threads.__dict__.setdefault("connections", {})
-        if path not in connections:
-            connections[path] = store.open_db(path, create=False)
-        g.db = connections[path]
-    return g.db
-
-
-def _close_db(_exc: BaseException | None) -> None:
-    """The connection stays open for the thread's next request; a transaction left open by
-    a failed request is rolled back."""
-    db = g.pop("db", None)
-    if db is not None and db.conn.in_transaction:
-        db.conn.rollback()
 
 
 def _enable_cors(app: Flask, origins: str) -> None:
@@ -83,7 +49,7 @@ def _enable_cors(app: Flask, origins: str) -> None:
         return
 
     @app.after_request
-    def add_cors_headers(response):
+    def add_cors_headers(response: Response) -> Response:
         from flask import request
 
         origin = request.headers.get("Origin")

@@ -2,111 +2,20 @@
 
 from __future__ import annotations
 
-import hmac
-import json
-import re
-
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
+from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
 from .. import formats, store
-from ..errors import BadInput, NotFound, Unauthorized, WritesDisabled
-from ..types import KINDS
-from . import get_db
+from ..errors import BadInput
+from ..ingest import decode, make_document
+from ..types import Document
+from .auth import require_writer
 from .openapi import openapi_document
+from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, int_arg, json_body, kind_arg,
+                     page, text_arg)
+from .services import get_db, services, settings
 
 bp = Blueprint("api", __name__)
-MAX_LIMIT = 1000
-MAX_QUERY = 200
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
-
-
-# ---- parameters ---------------------------------------------------------------------------
-
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadInput(f"{name} must be an integer, not {raw[:40]!r}") from None
-    if not low <= value <= high:
-        raise BadInput(f"{name} must be between {low} and {high}")
-    return value
-
-
-def bbox_arg() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    return formats.parse_bbox(raw) if raw else None
-
-
-def kind_arg(required: bool = False) -> str | None:
-    kind = request.args.get("kind") or None
-    if kind is None and required:
-        raise BadInput("kind is required: place or armed_group")
-    if kind is not None and kind not in KINDS:
-        raise BadInput(f"kind must be one of {', '.join(KINDS)}")
-    return kind
-
-
-def text_arg(name: str) -> str | None:
-    value = request.args.get(name)
-    if value is not None and len(value) > MAX_QUERY:
-        raise BadInput(f"{name} is longer than {MAX_QUERY} characters")
-    return value
-
-
-def checked_id(value: str) -> str:
-    """Ids are slugs; anything else (path tricks, quotes) cannot name an entity."""
-    if not _ID.match(value):
-        raise NotFound(f"no such id {value[:80]!r}")
-    return value
-
-
-def page(items: list, total: int, limit: int, offset: int, endpoint: str, **params) -> dict:
-    nxt = None
-    if offset + limit < total:
-        nxt = url_for(endpoint, **{k: v for k, v in params.items() if v is not None},
-                      limit=limit, offset=offset + limit)
-    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
-
-
-# ---- access -------------------------------------------------------------------------------
-
-def _token_ok() -> bool:
-    token = current_app.config["API_TOKEN"]
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header.startswith("Bearer ") else ""
-    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
-
-
-def require_writer() -> None:
-    if not current_app.config["API_TOKEN"]:
-        raise WritesDisabled("writes are disabled: set GAZETTEER_API_TOKEN to enable them")
-    if not _token_ok():
-        raise Unauthorized("a valid bearer token is required (Authorization: Bearer ...)")
-
-
-# App-wide, not only /api: the map at / shows the same names and places. The vendored
-# Leaflet files under /static hold no data.
-@bp.before_app_request
-def private_reads() -> None:
-    if current_app.config["PRIVATE_READS"] and request.endpoint not in ("api.healthz", "static"):
-        if not _token_ok():
-            raise Unauthorized("reads are private here: a valid bearer token is required")
-
-
-def engine():
-    """The write-side engine (spaCy model and all), loaded on the first write only."""
-    ext = current_app.extensions
-    if "gazetteer_engine" not in ext:
-        from dataclasses import replace
-
-        from ..pipeline import open_engine
-
-        settings = replace(ext["gazetteer_settings"], database=current_app.config["DATABASE"])
-        ext["gazetteer_engine"] = open_engine(settings)
-    return ext["gazetteer_engine"]
+__all__ = ["bp", "MAX_QUERY"]
 
 
 # ---- entities -----------------------------------------------------------------------------
@@ -209,30 +118,8 @@ def resolve():
     name, kind, country = text_arg("name"), kind_arg(), text_arg("country")
     if not name or not name.strip():
         raise BadInput("name is required")
-    searcher = resolver()
-    with current_app.extensions["gazetteer_lock"]:
-        candidates = searcher.candidates(name, kind, country and country.upper())
+    candidates = services().candidates(name, kind, country and country.upper())
     return jsonify({"name": name, "kind": kind, "candidates": candidates})
-
-
-def resolver():
-    """The app's resolver; take the app's lock to use it (one SQLite connection)."""
-    return name_resolver(current_app)
-
-
-def name_resolver(app):
-    """The app's resolver, loaded once (about a second: the fuzzy index over every name)."""
-    from ..normalise import Registry, Resolver
-
-    ext = app.extensions
-    with ext["gazetteer_lock"]:
-        if "gazetteer_resolver" not in ext:
-            settings = ext["gazetteer_settings"]
-            ext["gazetteer_resolver"] = Resolver(store.open_db(app.config["DATABASE"],
-                                                               create=False),
-                                                 Registry.load(settings.data_dir),
-                                                 settings.fuzzy_threshold)
-    return ext["gazetteer_resolver"]
 
 
 # ---- documents ----------------------------------------------------------------------------
@@ -256,11 +143,7 @@ def get_document(document_id: str):
 def post_document():
     require_writer()
     doc = document_from_request()
-    from ..pipeline import ingest_document
-
-    eng = engine()
-    with current_app.extensions["gazetteer_lock"]:
-        created, _ = ingest_document(eng, doc)
+    created = services().ingest(doc)
     db = get_db()
     stored = store.get_document(db, doc.id)
     stored["mentions"] = store.document_mentions(db, doc.id)
@@ -272,42 +155,12 @@ def post_document():
 @bp.post("/api/extract")
 def post_extract():
     doc = document_from_request()
-    from ..pipeline import analyse
-
-    eng = engine()
-    with current_app.extensions["gazetteer_lock"]:
-        ((_, mentions, entities),) = analyse(eng, [doc])
-    return jsonify(formats.extract_result(doc, mentions, entities))
+    return jsonify(services().extract(doc))
 
 
-def json_body() -> dict:
-    if not request.is_json:
-        raise BadInput("send a JSON object with Content-Type: application/json")
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # [[[[... thousands deep: the JSON parser gives up, not us
-        raise BadInput("the JSON is nested too deeply") from None
-    if not isinstance(body, dict):
-        raise BadInput("the body must be a JSON object")
-    _refuse_lone_surrogates(body)
-    return body
-
-
-def _refuse_lone_surrogates(body: dict) -> None:
-    """JSON may escape half a UTF-16 pair ("\\ud800"); such a string is not text and
-    cannot be stored or hashed, so it is refused here rather than failing deeper down."""
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadInput("the JSON holds a lone surrogate escape (such as \\ud800), "
-                       "which is not text") from None
-
-
-def document_from_request():
+def document_from_request() -> Document:
     """A Document from JSON {text, title, source}, text/plain, or a multipart file."""
-    from ..ingest import decode, make_document
-
-    limit = current_app.config["MAX_DOCUMENT_BYTES"]
+    limit = settings().max_document_bytes
     mimetype = request.mimetype
     if mimetype == "application/json":
         body = json_body()
@@ -364,13 +217,13 @@ def selection_arg(located: bool) -> formats.Selection:
 
 def _download(chunks, mimetype: str, filename: str, located: bool = True) -> Response:
     selection = selection_arg(located)
-    db = store.open_db(current_app.config["DATABASE"], create=False)
+    db = store.open_db(settings().database, create=False)
 
     def generate():
         try:
             yield from chunks(db, selection)
         finally:
-            db.conn.close()
+            store.close(db)
 
     response = Response(stream_with_context(generate()), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -9,11 +9,11 @@ import math
 
 import folium
 from branca.element import MacroElement, Template
-from flask import Blueprint, Response, current_app, url_for
+from flask import Blueprint, Response, url_for
 from folium.plugins import MarkerCluster
 
 from .. import store
-from . import get_db
+from .services import get_db, settings
 
 bp = Blueprint("map", __name__)
 MAJOR_GROUPS = 8  # armed groups that get a layer of their own
@@ -171,5 +171,5 @@ def _group_layers(db) -> dict[str, folium.FeatureGroup]:
 @bp.get("/")
 @bp.get("/map")
 def show_map():
-    page = build_map(get_db(), current_app.config["TILES"]).get_root().render()
+    page = build_map(get_db(), settings().tiles).get_root().render()
     return Response(page, mimetype="text/html")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 ERROR = {"$ref": "#/components/responses/Error"}
 
 
@@ -51,7 +53,7 @@ QUERIES_MAX_CHARS, QUERIES_GET_MAX_CHARS = 100_000, 20_000
 QUERIES = _param("queries", {"type": "string", "maxLength": QUERIES_GET_MAX_CHARS},
                  description='{"q0": {"query": "Idleb", "type": "place", "limit": 3, '
                              '"properties": [{"pid": "country", "v": "SY"}]}, ...}')
-RECONCILE = {"description": "the service manifest, or {q0: {result: [...]}, ...}",
+RECONCILE: dict[str, Any] = {"description": "the service manifest, or {q0: {result: [...]}, ...}",
              "content": {"application/json": {"schema": {"type": "object"}}}}
 RECONCILE_OR_JSONP = {"description": RECONCILE["description"] + " (JSONP with callback=)",
                       "content": {**RECONCILE["content"],

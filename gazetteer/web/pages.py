@@ -11,11 +11,10 @@ from flask import Blueprint, render_template_string, request
 
 from .. import store
 from ..errors import NotFound
-from . import get_db
-from .api import checked_id, private_reads, resolver
+from .params import checked_id
+from .services import get_db, services
 
 bp = Blueprint("pages", __name__)
-bp.before_request(private_reads)
 
 # Jinja escapes every value (render_template_string autoescapes), so hostile names stay text.
 _PAGE = """<!doctype html>
@@ -71,7 +70,7 @@ def _reference(db, entity_id: str) -> dict | None:
 
 
 def _registry(entity_id: str) -> dict | None:
-    registry = resolver().registry
+    registry = services().registry()
     group_id = entity_id.removeprefix("ag-")
     if not entity_id.startswith("ag-") or group_id not in registry.groups:
         return None

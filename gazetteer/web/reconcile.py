@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 
 from ..errors import BadInput
-from .api import MAX_QUERY, private_reads, resolver
 from .openapi import QUERIES_GET_MAX_CHARS, QUERIES_MAX_CHARS
+from .params import MAX_QUERY
+from .services import services
 
 bp = Blueprint("reconcile", __name__)
-bp.before_request(private_reads)
 
 TYPES = {"place": "Place", "armed_group": "Armed group"}
 MAX_QUERIES = 1000  # per request; OpenRefine sends 10 at a time by default
@@ -102,9 +102,7 @@ def parse_query(query) -> dict:
 
 
 def answer(name: str, kind: str | None, limit: int, country: str | None) -> list[dict]:
-    searcher = resolver()  # before the lock: loading it takes the lock itself
-    with current_app.extensions["gazetteer_lock"]:
-        candidates = searcher.candidates(name, kind, country, limit)
+    candidates = services().candidates(name, kind, country, limit)
     return [{"id": c["entity_id"], "name": c["name"], "score": round(c["score"] * 100, 1),
              "match": c["match"], "type": [{"id": c["kind"], "name": TYPES[c["kind"]]}],
              "description": _description(c)} for c in candidates]
@@ -162,9 +160,7 @@ def _country(properties) -> str | None:
 def _country_code(value: str) -> str:
     if len(value) == 2 and value.isalpha():
         return value.upper()
-    searcher = resolver()
-    with current_app.extensions["gazetteer_lock"]:
-        readings = searcher.candidates(value, "place")
+    readings = services().candidates(value, "place")
     for candidate in readings:
         if candidate.get("feature") == "country" and candidate.get("country"):
             return candidate["country"]

@@ -23,10 +23,10 @@ def waitress_options(settings: Settings) -> dict:
 
 def serve(settings: Settings) -> None:
     """Serve until interrupted; prints the URL first."""
-    app = create_app({"DATABASE": str(settings.database)})
-    from .api import name_resolver
-
-    name_resolver(app)  # loaded before the first request, not during it (p99 of /api/resolve)
+    app = create_app(settings=settings)
+    # Loaded before the first request, not during it (p99 of /api/resolve; a write waiting
+    # for spaCy to load).
+    app.extensions["gazetteer"].warm()
     print(f"gazetteer: serving {settings.database} on http://{settings.host}:{settings.port}/ "
           f"(map), /api/entities (API); Ctrl-C stops", flush=True)
     waitress_serve(app, **waitress_options(settings))

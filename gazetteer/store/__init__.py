@@ -1,0 +1,23 @@
+"""The SQLite store (through sqlite-utils): every SQL statement of the project lives in this
+package, one module per concern; the names below are its whole interface."""
+
+from __future__ import annotations
+
+from .schema import (  # noqa: F401
+    close, rollback_open_transaction, BUSY_TIMEOUT_MS, get_meta, now, open_db, SCHEMA_VERSION, set_meta, transaction)
+from .reference import (  # noqa: F401
+    cache_geocode, cached_geocode, curated_ref_names, delete_curated_ref_names,
+    delete_ref_names, delete_ref_source, exact_geonames_place, has_curated_names,
+    insert_ref_names, insert_ref_places, matcher_names, new_entity_keys,
+    ref_ids_with_geonameid, ref_names_for, ref_place, ref_places_by_key, save_sources,
+    use_large_cache)
+from .write import (  # noqa: F401
+    add_alias, add_aliases, document_exists, save_document, save_documents, upsert_entity)
+from .read import (  # noqa: F401
+    count_rows, document_mentions, entities_by_alias_key, entity_aliases, entity_counts,
+    entity_mentions, entity_names, fts_query, get_document, get_entity, list_documents,
+    list_entities, merged_ids, neighbours)
+from .curate import (  # noqa: F401
+    curate_entity, curation_log, merge_entities, record_curation)
+from .export import (  # noqa: F401
+    iter_entities, iter_geocoded_places)

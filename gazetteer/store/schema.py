@@ -1,0 +1,235 @@
+"""The schema, its migrations, connections, transactions and the meta table."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import DatabaseMissing, DatabaseUnreadable
+
+SCHEMA_VERSION = "2"
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ref_places (
+    ref_id TEXT PRIMARY KEY, geonameid INTEGER, name TEXT NOT NULL, lat REAL, lon REAL,
+    country TEXT, admin1 TEXT, feature TEXT, population INTEGER, source TEXT, within TEXT,
+    note TEXT);
+CREATE TABLE IF NOT EXISTS ref_names (
+    ref_id TEXT NOT NULL REFERENCES ref_places(ref_id), name TEXT NOT NULL, key TEXT NOT NULL, skel TEXT NOT NULL,
+    curated INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS ref_names_key ON ref_names(key, ref_id);
+CREATE INDEX IF NOT EXISTS ref_names_skel ON ref_names(skel, ref_id);
+CREATE INDEX IF NOT EXISTS ref_names_ref ON ref_names(ref_id);
+CREATE INDEX IF NOT EXISTS ref_places_geonameid ON ref_places(geonameid);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT NOT NULL, chars INTEGER,
+    ingested_at TEXT);
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, key TEXT, lat REAL, lon REAL,
+    geonameid INTEGER, country TEXT, admin1 TEXT, feature TEXT, precision INTEGER,
+    confidence REAL, reason TEXT, geocoder TEXT, status TEXT, ref_id TEXT, attrs TEXT,
+    curated TEXT, updated_at TEXT);
+CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, name);
+CREATE INDEX IF NOT EXISTS entities_lat_lon ON entities(lat, lon);
+-- bbox with kind: without it the planner walks every place through entities_kind
+CREATE INDEX IF NOT EXISTS entities_kind_lat_lon ON entities(kind, lat, lon);
+CREATE TABLE IF NOT EXISTS aliases (
+    entity_id TEXT NOT NULL REFERENCES entities(id), name TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (entity_id, name));
+CREATE INDEX IF NOT EXISTS aliases_key ON aliases(key);
+CREATE TABLE IF NOT EXISTS mentions (
+    id TEXT PRIMARY KEY, document_id TEXT NOT NULL REFERENCES documents(id),
+    entity_id TEXT NOT NULL REFERENCES entities(id), kind TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, sentence TEXT, method TEXT, confidence REAL, resolution TEXT);
+CREATE INDEX IF NOT EXISTS mentions_entity ON mentions(entity_id, document_id);
+CREATE INDEX IF NOT EXISTS mentions_document ON mentions(document_id, start);
+CREATE TABLE IF NOT EXISTS curations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, action TEXT NOT NULL,
+    payload TEXT, who TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS merges (
+    from_id TEXT PRIMARY KEY, into_id TEXT NOT NULL, who TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS geocode_cache (
+    provider TEXT NOT NULL, query TEXT NOT NULL, response TEXT, fetched_at TEXT,
+    PRIMARY KEY (provider, query));
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY, url TEXT, licence TEXT, attribution TEXT, used_for TEXT);
+"""
+
+# For people reading the file in Datasette or sqlite3: one row per place and per group, with
+# the columns map plugins look for (latitude/longitude) and the counts analysts ask for first.
+_VIEWS = """
+CREATE VIEW IF NOT EXISTS places AS SELECT
+    e.rowid AS rowid, e.id, e.name, e.lat AS latitude, e.lon AS longitude, e.geonameid,
+    e.country, e.admin1, e.feature, e.precision, e.confidence, e.status, e.reason, e.geocoder,
+    (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions,
+    (SELECT count(DISTINCT m.document_id) FROM mentions m WHERE m.entity_id = e.id) AS documents,
+    (SELECT group_concat(a.name, ' | ') FROM aliases a WHERE a.entity_id = e.id) AS aliases
+    FROM entities e WHERE e.kind = 'place';
+CREATE VIEW IF NOT EXISTS armed_groups AS SELECT
+    e.rowid AS rowid, e.id, e.name, json_extract(e.attrs, '$.type') AS type,
+    json_extract(e.attrs, '$.parent') AS parent,
+    json_extract(e.attrs, '$.affiliation') AS affiliation,
+    (SELECT count(*) FROM mentions m WHERE m.entity_id = e.id) AS mentions,
+    (SELECT count(DISTINCT m.document_id) FROM mentions m WHERE m.entity_id = e.id) AS documents,
+    (SELECT group_concat(a.name, ' | ') FROM aliases a WHERE a.entity_id = e.id) AS aliases
+    FROM entities e WHERE e.kind = 'armed_group';
+"""
+
+# One search row per entity (its name, every alias and every folded key), kept current by
+# triggers so that any writer, ours or a curator's sqlite3 session, keeps it true.
+_ENTITY_SEARCH_ROWS = """
+    INSERT INTO entities_fts (rowid, name, aliases, keys)
+        SELECT e.rowid, e.name,
+               (SELECT group_concat(a.name, ' | ') FROM aliases a WHERE a.entity_id = e.id),
+               (SELECT group_concat(a.key, ' | ') FROM aliases a WHERE a.entity_id = e.id)
+        FROM entities e"""
+_ENTITY_SEARCH_ROW = ("""
+    DELETE FROM entities_fts WHERE rowid = (SELECT rowid FROM entities WHERE id = {ref});"""
+                      + _ENTITY_SEARCH_ROWS + " WHERE e.id = {ref};")
+_ENTITY_SEARCH = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS entities_fts USING fts5(
+    name, aliases, keys, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS entities_fts_ai AFTER INSERT ON entities BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="new.id")}
+END;
+CREATE TRIGGER IF NOT EXISTS entities_fts_au AFTER UPDATE OF name ON entities BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="new.id")}
+END;
+CREATE TRIGGER IF NOT EXISTS entities_fts_ad AFTER DELETE ON entities BEGIN
+    DELETE FROM entities_fts WHERE rowid = old.rowid;
+END;
+CREATE TRIGGER IF NOT EXISTS aliases_search_ai AFTER INSERT ON aliases BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="new.entity_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS aliases_search_ad AFTER DELETE ON aliases BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="old.entity_id")}
+END;
+CREATE TRIGGER IF NOT EXISTS aliases_search_au AFTER UPDATE ON aliases BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref="old.entity_id")}
+    {_ENTITY_SEARCH_ROW.format(ref="new.entity_id")}
+END;
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_db(path: Path | str, create: bool = True) -> sqlite_utils.Database:
+    """Return a Database in WAL mode with a busy timeout, its schema current: every way of
+    opening a database (serve, ingest, extract, eval, export) runs the same migration.
+
+    Raises DatabaseMissing when create is False and the file does not exist, and
+    DatabaseUnreadable when the path cannot be opened as an SQLite database.
+    """
+    path = Path(path)
+    if not create and not path.exists():
+        raise DatabaseMissing(f"no gazetteer database at {path}; run `gazetteer build` first")
+    try:
+        db = _connect(path)
+        if create or not _is_current(db):
+            ensure_schema(db)
+    except sqlite3.DatabaseError as exc:  # a folder, a missing folder, a file of another kind
+        raise DatabaseUnreadable(f"cannot open {path} as a gazetteer database ({exc})") from exc
+    return db
+
+
+def _is_current(db: sqlite_utils.Database) -> bool:
+    """True when the file already has this version's schema (a cheap check, so that the
+    server's many read connections do not each take the write lock)."""
+    tables = set(db.table_names())
+    return ({"meta", "entities_fts", "documents_fts"} <= tables
+            and get_meta(db, "schema_version") == SCHEMA_VERSION)
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create what is missing and migrate an older database, keeping its data."""
+    fresh = "entities" not in db.table_names()
+    db.executescript(_SCHEMA)
+    if fresh:
+        set_meta(db, "schema_version", SCHEMA_VERSION)
+    _migrate(db)
+    search_missing = "entities_fts" not in db.table_names()
+    db.executescript(_VIEWS + _ENTITY_SEARCH)
+    if search_missing:
+        db.execute(_ENTITY_SEARCH_ROWS)
+    if "aliases_fts" in db.table_names():  # schema 1's alias index: entities_fts now
+        db.table("aliases").disable_fts()
+    if "documents_fts" not in db.table_names():
+        db.table("documents").enable_fts(["title", "text"], create_triggers=True,
+                                   tokenize="unicode61 remove_diacritics 2")
+
+
+# Foreign keys added in schema 2 (Datasette and sqlite-utils show them as links).
+_FOREIGN_KEYS = [("ref_names", "ref_id", "ref_places", "ref_id"),
+                 ("aliases", "entity_id", "entities", "id"),
+                 ("mentions", "entity_id", "entities", "id")]
+
+
+def _migrate(db: sqlite_utils.Database) -> None:
+    """Bring a database written by an older version up to this schema, keeping its data."""
+    version = get_meta(db, "schema_version")
+    if version == SCHEMA_VERSION:
+        return
+    if version == "1":
+        db.add_foreign_keys([fk for fk in _FOREIGN_KEYS if not _has_foreign_key(db, fk[0], fk[1])])
+    set_meta(db, "schema_version", SCHEMA_VERSION)
+
+
+def _has_foreign_key(db: sqlite_utils.Database, table: str, column: str) -> bool:
+    return any(fk.column == column for fk in db.table(table).foreign_keys)
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                           isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA journal_mode = WAL")  # the first read of the file: fails if not SQLite
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """Run the block in one IMMEDIATE transaction: all of it is stored, or none. Inside a
+    transaction already open (a batch of documents), the block joins it."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+# ---- meta ---------------------------------------------------------------------------------
+
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def rollback_open_transaction(db: sqlite_utils.Database) -> None:
+    """Roll back a transaction a failed request left open; nothing happens otherwise."""
+    if db.conn.in_transaction:
+        db.conn.rollback()
+
+
+def close(db: sqlite_utils.Database) -> None:
+    db.conn.close()

@@ -1,0 +1,107 @@
+"""Writing documents, their mentions and entities, and aliases."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import sqlite_utils
+
+from ..fold import fold_name
+from ..types import Document, Entity, Mention
+from .read import merged_ids
+from .schema import now, transaction
+
+def document_exists(db: sqlite_utils.Database, document_id: str) -> bool:
+    return db.execute("SELECT 1 FROM documents WHERE id = ?", [document_id]).fetchone() is not None
+
+
+def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Mention],
+                  entities: list[Entity]) -> None:
+    """Store a document with its mentions and entities in one transaction; entities a
+    curator merged away are redirected to the entity they were merged into."""
+    redirects = merged_ids(db)
+    if redirects:
+        mentions = [replace(m, entity_id=redirects.get(m.entity_id, m.entity_id))
+                    for m in mentions]
+        entities = [e for e in entities if e.id not in redirects]
+    with transaction(db):
+        db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+                   [doc.id, doc.title, doc.source, doc.text, len(doc.text), now()])
+        for entity in entities:
+            upsert_entity(db, entity)
+        db.execute("DELETE FROM mentions WHERE document_id = ?", [doc.id])
+        _insert_rows(db, "mentions", [_mention_row(m) for m in mentions])
+
+
+def save_documents(db: sqlite_utils.Database,
+                   analysed: list[tuple[Document, list[Mention], list[Entity]]]) -> None:
+    """Store a batch of analysed documents in one transaction (one flush of the search
+    index per batch, not per document)."""
+    with transaction(db):
+        for doc, mentions, entities in analysed:
+            save_document(db, doc, mentions, entities)
+
+
+def _mention_row(m: Mention) -> dict:
+    return {"id": f"{m.document_id}:{m.start}:{m.end}", "document_id": m.document_id,
+            "entity_id": m.entity_id, "kind": m.kind, "start": m.start, "end": m.end,
+            "text": m.text, "sentence": m.sentence, "method": m.method,
+            "confidence": round(m.confidence, 3), "resolution": m.resolution}
+
+
+def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
+    """Insert or refresh an entity; fields a curator has set are never overwritten."""
+    row = _entity_row(entity)
+    existing = db.execute("SELECT curated FROM entities WHERE id = ?", [entity.id]).fetchone()
+    curated = json.loads(existing[0]) if existing and existing[0] else {}
+    row.update({k: v for k, v in curated.items() if not k.startswith("_")})
+    row["curated"] = json.dumps(curated) if curated else None
+    _upsert_row(db, "entities", row)
+    add_aliases(db, entity.id, entity.aliases)
+    for name in curated.get("_removed_aliases", []):
+        db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity.id, name])
+
+
+def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
+    """Plain executemany: sqlite-utils' insert_all introspects the table on every call."""
+    if rows:
+        columns = ", ".join(f'"{c}"' for c in rows[0])
+        marks = ", ".join("?" * len(rows[0]))
+        db.conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                            [list(r.values()) for r in rows])
+
+
+def _upsert_row(db: sqlite_utils.Database, table: str, row: dict) -> None:
+    """Insert the row, or update the columns it has (what sqlite-utils' upsert does)."""
+    columns = ", ".join(f'"{c}"' for c in row)
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in row if c != "id")
+    db.conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(row))}) "
+                    f"ON CONFLICT(id) DO UPDATE SET {updates}", list(row.values()))
+
+
+def _entity_row(entity: Entity) -> dict:
+    place = entity.place
+    row: dict[str, object] = {"id": entity.id, "kind": entity.kind, "name": entity.name, "key": entity.key,
+           "attrs": json.dumps(entity.attrs, ensure_ascii=False) if entity.attrs else None,
+           "updated_at": now()}
+    if place is not None:
+        row.update({
+            "lat": place.point.lat if place.point else None,
+            "lon": place.point.lon if place.point else None,
+            "geonameid": place.geonameid, "country": place.country, "admin1": place.admin1,
+            "feature": place.feature, "precision": place.precision,
+            "confidence": round(place.confidence, 3), "reason": place.reason,
+            "geocoder": place.geocoder, "status": place.status, "ref_id": place.ref_id})
+    return row
+
+
+def add_alias(db: sqlite_utils.Database, entity_id: str, name: str, source: str) -> None:
+    add_aliases(db, entity_id, [(name, source)])
+
+
+def add_aliases(db: sqlite_utils.Database, entity_id: str,
+                aliases: list[tuple[str, str]]) -> None:
+    """Add (name, source) pairs an entity does not have yet, in one executemany."""
+    db.conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)",
+                        [(entity_id, name, fold_name(name), source) for name, source in aliases])

@@ -1,0 +1,88 @@
+"""Request parameters and bodies, checked the same way by every route."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import request, url_for
+
+from .. import formats
+from ..errors import BadInput, NotFound
+from ..types import KINDS
+
+MAX_LIMIT = 1000
+MAX_QUERY = 200
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadInput(f"{name} must be an integer, not {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise BadInput(f"{name} must be between {low} and {high}")
+    return value
+
+
+def bbox_arg() -> tuple[float, float, float, float] | None:
+    raw = request.args.get("bbox")
+    return formats.parse_bbox(raw) if raw else None
+
+
+def kind_arg(required: bool = False) -> str | None:
+    kind = request.args.get("kind") or None
+    if kind is None and required:
+        raise BadInput("kind is required: place or armed_group")
+    if kind is not None and kind not in KINDS:
+        raise BadInput(f"kind must be one of {', '.join(KINDS)}")
+    return kind
+
+
+def text_arg(name: str) -> str | None:
+    value = request.args.get(name)
+    if value is not None and len(value) > MAX_QUERY:
+        raise BadInput(f"{name} is longer than {MAX_QUERY} characters")
+    return value
+
+
+def checked_id(value: str) -> str:
+    """Ids are slugs; anything else (path tricks, quotes) cannot name an entity."""
+    if not _ID.match(value):
+        raise NotFound(f"no such id {value[:80]!r}")
+    return value
+
+
+def page(items: list, total: int, limit: int, offset: int, endpoint: str, **params) -> dict:
+    nxt = None
+    if offset + limit < total:
+        nxt = url_for(endpoint, **{k: v for k, v in params.items() if v is not None},
+                      limit=limit, offset=offset + limit)
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
+
+
+def json_body() -> dict:
+    if not request.is_json:
+        raise BadInput("send a JSON object with Content-Type: application/json")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # [[[[... thousands deep: the JSON parser gives up, not us
+        raise BadInput("the JSON is nested too deeply") from None
+    if not isinstance(body, dict):
+        raise BadInput("the body must be a JSON object")
+    _refuse_lone_surrogates(body)
+    return body
+
+
+def _refuse_lone_surrogates(body: dict) -> None:
+    """JSON may escape half a UTF-16 pair ("\\ud800"); such a string is not text and
+    cannot be stored or hashed, so it is refused here rather than failing deeper down."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput("the JSON holds a lone surrogate escape (such as \\ud800), "
+                       "which is not text") from None
