@@ -31,10 +31,19 @@ class Point:
 
 @dataclass(frozen=True)
 class Document:
+    """One report's text and what is known about it; the new fields default to unknown."""
+
     id: str  # sha256 of the text
     text: str
     title: str
-    source: str
+    source: str  # the path, URL or "api"/"<stdin>" it was read from
+    url: str | None = None  # canonical URL when known (the page's own, else where fetched)
+    published: str | None = None  # ISO 8601 date or datetime
+    published_source: str | None = None  # metadata, dateline, given, feed or url
+    site_name: str | None = None
+    author: str | None = None
+    language: str | None = None  # primary language subtag, such as "en"
+    pages: tuple[int, ...] = ()  # start offset of each page in text; empty when not paged
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ def test_folder_is_read_recursively_in_a_stable_order(tmp_path):
     (tmp_path / "a.md").write_text("# One\nAleppo", encoding="utf-8")
     (tmp_path / "b" / "c.html").write_text("<html><body>Hama</body></html>", encoding="utf-8")
     (tmp_path / "b" / "image.png").write_bytes(b"\x89PNG\x00\x00")
-    docs = list(read_paths([tmp_path], LIMIT))
-    assert [d.source.rsplit("/", 1)[-1] for d in docs] == ["a.md", "c.html"]
+    items = list(read_paths([tmp_path], LIMIT))
+    assert [d.source.rsplit("/", 1)[-1] for d in items] == ["a.md", "c.html", "image.png"]
+    assert items[-1] == Skipped(str(tmp_path / "b" / "image.png"), "unsupported file type .png")
 
 
 @pytest.mark.parametrize("name,data,reason", [

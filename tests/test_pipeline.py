@@ -64,10 +64,12 @@ def test_reingesting_the_corpus_adds_and_changes_nothing(engine):
 def test_bad_files_are_reported_and_lose_nothing(engine, tmp_path):
     run(engine, [engine.settings.seeds_dir])
     before = store.count_rows(engine.db, "mentions")
-    (tmp_path / "empty.txt").write_bytes(b"")
-    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02")
-    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\xfa caf\xe9")
-    report = run(engine, [tmp_path, tmp_path / "missing.txt"])
+    folder = tmp_path / "reports"  # not tmp_path: the database there would be reported too
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02")
+    (folder / "bad.txt").write_bytes(b"\xff\xfe\xfa caf\xe9")
+    report = run(engine, [folder, folder / "missing.txt"])
     assert sorted(s.source.rsplit("/", 1)[-1] for s in report.skipped) == [
         "bad.txt", "binary.txt", "empty.txt", "missing.txt"]
     assert store.count_rows(engine.db, "mentions") == before
