@@ -212,16 +212,22 @@ def geonames_import(settings: Settings, path: Path, alternate_names: Path | None
 
 
 @main.command(name="eval")
-@click.argument("gold", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--baseline", is_flag=True, help="Also score the spaCy + exact-lookup baseline.")
+@click.argument("gold", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--baseline/--no-baseline", default=True,
+              help="Also score the spaCy + exact-lookup baseline (default: on).")
 @click.option("--examples", is_flag=True, help="List misses, false alarms and errors.")
 @click.pass_obj
-def evaluate(settings: Settings, gold: Path, baseline: bool, examples: bool) -> None:
-    """Score extraction, normalisation and geocoding against a gold file."""
-    from .evaluate import load_gold, run_eval
+def evaluate(settings: Settings, gold: tuple[Path, ...], baseline: bool, examples: bool) -> None:
+    """Score extraction, normalisation and geocoding against gold files (default: both
+    development sets in tests/data)."""
+    from .evaluate import DEVELOPMENT_SETS, load_gold, run_eval
 
-    load_gold(gold)  # a bad gold file fails before the model loads
-    click.echo(run_eval(_engine(settings), gold, baseline=baseline, examples=examples))
+    golds = list(gold) or DEVELOPMENT_SETS
+    for path in golds:
+        load_gold(path)  # a bad gold file fails before the model loads
+    engine = _engine(settings)
+    click.echo("\n\n".join(run_eval(engine, path, baseline=baseline, examples=examples)
+                           for path in golds))
 
 
 @main.command()

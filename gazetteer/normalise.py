@@ -29,29 +29,48 @@ RESOLVE_CACHE_SIZE = 100_000
 
 @dataclass
 class Registry:
-    """The curated armed groups, indexed by folded alias and by exact acronym."""
+    """The curated armed groups of every file in data/armed_groups/, indexed by folded name
+    and by exact acronym. A name or acronym may belong to several groups (ADF, RSF, SNA,
+    "Republican Guard"): all are kept, and the document's countries choose."""
 
     groups: dict[str, dict]
-    by_key: dict[str, str] = field(default_factory=dict)
-    by_acronym: dict[str, str] = field(default_factory=dict)
+    by_key: dict[str, list[str]] = field(default_factory=dict)
+    by_acronym: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path) -> "Registry":
-        data = json.loads((data_dir / "armed_groups.json").read_text(encoding="utf-8"))
-        registry = cls({g["id"]: g for g in data["groups"]})
-        for group in data["groups"]:
-            for name in [group["name"], *group.get("aliases", [])]:
-                if is_acronym(name) or name in group.get("acronyms", []):
-                    registry.by_acronym.setdefault(name.replace(".", ""), group["id"])
-                else:
-                    registry.by_key.setdefault(fold_name(name), group["id"])
-            for acronym in group.get("acronyms", []):
-                registry.by_acronym.setdefault(acronym.replace(".", ""), group["id"])
+        registry = cls({})
+        for path in sorted((data_dir / "armed_groups").glob("*.json")):
+            for group in json.loads(path.read_text(encoding="utf-8"))["groups"]:
+                registry.add(group)
         return registry
+
+    def add(self, group: dict) -> None:
+        if group["id"] in self.groups:
+            raise ValueError(f"armed group id {group['id']!r} is defined twice")
+        self.groups[group["id"]] = group
+        acronyms = group.get("acronyms", [])
+        for name in [group["name"], *group.get("aliases", [])]:
+            if is_acronym(name) or name in acronyms:
+                _append(self.by_acronym, name.replace(".", ""), group["id"])
+            else:
+                _append(self.by_key, fold_name(name), group["id"])
+        for acronym in acronyms:
+            _append(self.by_acronym, acronym.replace(".", ""), group["id"])
 
     def names(self, group_id: str) -> list[str]:
         group = self.groups[group_id]
         return [group["name"], *group.get("aliases", []), *group.get("acronyms", [])]
+
+    def countries(self, group_id: str) -> list[str]:
+        """ISO codes of the countries where the group fights, most important first."""
+        return list(self.groups[group_id].get("countries") or [])
+
+
+def _append(index: dict[str, list[str]], key: str, group_id: str) -> None:
+    ids = index.setdefault(key, [])
+    if group_id not in ids:
+        ids.append(group_id)
 
 
 def group_entity_id(group_id: str) -> str:
@@ -113,17 +132,19 @@ class Resolver:
     def resolve_group(self, name: str, fuzzy: bool = True) -> list[Resolution]:
         compact = name.strip().replace(".", "")
         if compact in self.registry.by_acronym:
-            return [Resolution("armed_group", self.registry.by_acronym[compact], 1.0,
-                               "exact acronym")]
+            return [Resolution("armed_group", gid, 1.0, "exact acronym")
+                    for gid in self.registry.by_acronym[compact]]
         key = fold_name(name)
         if key in self.registry.by_key:
-            return [Resolution("armed_group", self.registry.by_key[key], 0.98, "folded key")]
+            return [Resolution("armed_group", gid, 0.98, "folded key")
+                    for gid in self.registry.by_key[key]]
         if fuzzy:
             match = self._group_index.best(key, self.fuzzy_threshold)
             if match:
                 choice, score = match
-                return [Resolution("armed_group", self.registry.by_key[choice], score / 100,
-                                   f"fuzzy {score:.0f} ~ {choice!r}")]
+                return [Resolution("armed_group", gid, score / 100,
+                                   f"fuzzy {score:.0f} ~ {choice!r}")
+                        for gid in self.registry.by_key[choice]]
         return []
 
     def resolve_place(self, name: str, fuzzy: bool = True) -> list[Resolution]:
