@@ -12,6 +12,8 @@ from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
+from .acronyms import PARTICLES, long_form_start, looks_like_acronym
+from .english import all_common_words, is_common_word
 from .errors import ModelNotInstalled
 from .fold import ascii_fold, fold_token, is_acronym, is_article
 from .types import Candidate
@@ -27,13 +29,26 @@ GROUP_PREFIXES = {
 GROUP_TYPE_WORDS = {
     "brigade", "brigades", "battalion", "battalions", "front", "division", "forces", "army",
     "regiment", "corps", "legion", "militia", "militias", "guard", "guards", "hawks",
+    "movement", "alliance", "group", "axis", "mujahideen", "rifles", "police", "command",
 }
-# Words after a place name that belong to its span and say what it is.
-PLACE_TYPE_WORDS = {
-    "province", "provinces", "governorate", "governorates", "city", "camp", "airbase",
-    "airport", "prison", "highway", "district", "countryside", "mosque", "square",
-    "monastery", "hospital", "dam", "plain", "mountains", "crossing", "base",
+# Words after a place name that belong to its span and say what it is: administrative units
+# of many countries ("North Kivu province", "Buthidaung Township", "Karak district",
+# "Kharkiv Oblast", "Tangaza LGAs") and named sites ("Yarmouk camp", "Rwanguba bridge").
+REGION_TYPE_WORDS = {
+    "province", "provinces", "governorate", "governorates", "state", "states", "region",
+    "regions", "oblast", "oblasts", "district", "districts", "township", "townships",
+    "county", "counties", "prefecture", "department", "territory", "zone", "zones",
+    "municipality", "lga", "lgas", "tehsil", "wereda", "woreda", "kebele", "raion",
+    "emirate", "countryside",
 }
+PLACE_TYPE_WORDS = REGION_TYPE_WORDS | {
+    "city", "camp", "airbase", "airport", "prison", "highway", "mosque", "square",
+    "monastery", "hospital", "dam", "plain", "mountains", "crossing", "base", "bridge",
+    "outpost", "forestry", "intersection", "airfield", "port", "valley", "river",
+}
+# Type phrases of two words ("Talata Mafara Local Government Areas", "NKOR Sub Division").
+PLACE_TYPE_PHRASES = {("sub", "division"), ("local", "government"), ("national", "park"),
+                      ("training", "center"), ("training", "centre"), ("military", "base")}
 # Adjectives before a place name that are not part of it ("northern Syria" -> Syria), tried
 # only when the whole span is unknown, so "Eastern Ghouta" stays whole.
 DIRECTION_WORDS = {
@@ -114,7 +129,8 @@ def _spelling_variants(name: str) -> set[str]:
 def _plausibly_named(span: Span) -> bool:
     """A name in running text is capitalised; lower-case matches only for long, distinctive
     transliterations ("latakiyya"), never for short ones that may be English words."""
-    if any(t.text[:1].isupper() for t in span if t.norm_ not in ARTICLE_WORDS):
+    if any(t.text[:1].isupper() and (t.text.isupper() or t.norm_ not in ARTICLE_WORDS)
+           for t in span):  # an all-caps token is a name even when it folds like "el" (ELN)
         return True
     return len(span.text) >= 8 and len(span) == 1
 
@@ -168,56 +184,222 @@ def load_nlp(model: str) -> Language:
     nlp.add_pipe("fold_norms", last=True)
     nlp.add_pipe("gazetteer_matcher", last=True)
     nlp.add_pipe("armed_group_rules", last=True)
+    nlp.add_pipe("acronym_definitions", last=True)
+    nlp.add_pipe("name_lookup", last=True)
     return nlp
+
+
+# ---- acronyms the document defines ----------------------------------------------------------
+
+@Language.factory("acronym_definitions")
+def make_acronym_definitions(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    """doc.spans["definitions"]: long forms, labelled with their acronym ("Arakan Army" /
+    AA); doc.spans["acronyms"]: every use of a defined acronym, labelled with its long form."""
+
+    def acronym_definitions(doc: Doc) -> Doc:
+        defined: dict[str, Span] = {}
+        for i, token in enumerate(doc):
+            if token.text == "(" and i + 2 < len(doc) and doc[i + 2].text == ")":
+                acronym = doc[i + 1].text
+                if looks_like_acronym(acronym) and acronym not in defined:
+                    long_form = _long_form_before(doc, i, acronym)
+                    if long_form is not None:
+                        defined[acronym] = long_form
+            elif token.text == "(" and i > 0 and looks_like_acronym(doc[i - 1].text):
+                long_form = _long_form_inside(doc, i, doc[i - 1].text)
+                if long_form is not None:
+                    defined.setdefault(doc[i - 1].text, long_form)
+        doc.spans["definitions"] = [Span(doc, s.start, s.end, label=a) for a, s in defined.items()]
+        doc.spans["acronyms"] = [Span(doc, t.i, t.i + 1, label=defined[t.text].text)
+                                 for t in doc if t.text in defined]
+        return doc
+
+    return acronym_definitions
+
+
+def _long_form_before(doc: Doc, paren: int, acronym: str) -> Span | None:
+    """The words before "(" that the acronym abbreviates: 'the Arakan Army (AA)'."""
+    end = paren
+    while end > 0 and doc[end - 1].text in {"'", "\u2019", "'s", "\u2019s"}:
+        end -= 1  # "Tigray Defense Forces' (TDF)"
+    start = end
+    while (start > 0 and start > end - 12 and not doc[start].is_sent_start
+           and _long_form_word(doc[start - 1])):
+        start -= 1
+    words = [t.text for t in doc[start:end]]
+    offset = long_form_start(acronym, words)
+    return None if offset is None else doc[start + offset:end]
+
+
+def _long_form_inside(doc: Doc, paren: int, acronym: str) -> Span | None:
+    """'the RSF (Rapid Support Forces)': the whole parenthesis must spell the acronym."""
+    end = paren + 1
+    while end < len(doc) and end < paren + 14 and doc[end].text != ")":
+        if not _long_form_word(doc[end]):
+            return None
+        end += 1
+    if end >= len(doc) or doc[end].text != ")" or end == paren + 1:
+        return None
+    words = [t.text for t in doc[paren + 1:end]]
+    return doc[paren + 1:end] if long_form_start(acronym, words) == 0 else None
+
+
+def _long_form_word(token) -> bool:
+    return token.text[:1].isupper() or token.lower_ in PARTICLES
+
+
+# ---- names the gazetteer may know, whatever the model said ---------------------------------
+
+# Entity labels whose words are never place names ("Easter weekend", "Tutsi", "two").
+_NOT_NAMES = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL", "NORP",
+              "LANGUAGE"}
+MAX_LOOKUP_WORDS = 4
+
+
+@Language.factory("name_lookup")
+def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    """doc.spans["lookup"]: every run of capitalised words (up to four, with particles and
+    hyphens inside: "Mocímboa da Praia", "Umm al-Aranib"), to be looked up in the reference
+    gazetteer, so a town is found whether or not the model tags it. Ordinary English
+    words alone ("Some", "West") and runs of them ("White House") are left out."""
+
+    def name_lookup(doc: Doc) -> Doc:
+        blocked = {t.i for e in doc.ents if e.label_ in _NOT_NAMES for t in e}
+        spans = []
+        for start, end in _capitalised_runs(doc, blocked):
+            for i in range(start, end):
+                if not _name_word(doc[i]):
+                    continue
+                for j in range(i + 1, min(end, i + 2 * MAX_LOOKUP_WORDS) + 1):
+                    span = doc[i:j]
+                    if _name_word(doc[j - 1]) and _lookup_worthy(span):
+                        spans.append(Span(doc, i, j, label="place"))
+        doc.spans["lookup"] = spans
+        return doc
+
+    return name_lookup
+
+
+def _name_word(token) -> bool:
+    text = token.text
+    return (text[:1].isupper() and not text.isupper() and any(ch.isalpha() for ch in text)
+            and "." not in text)
+
+
+def _capitalised_runs(doc: Doc, blocked: set[int]) -> list[tuple[int, int]]:
+    """Maximal runs of name words, joined by particles or hyphens, not crossing sentences."""
+    runs, i = [], 0
+    while i < len(doc):
+        if i in blocked or not _name_word(doc[i]):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(doc) and j not in blocked and not doc[j].is_sent_start and (
+                _name_word(doc[j]) or (doc[j].lower_ in PARTICLES and j + 1 < len(doc)
+                                       and not doc[j + 1].is_sent_start)):
+            j += 1
+        while j > i + 1 and not _name_word(doc[j - 1]):
+            j -= 1
+        runs.append((i, j))
+        i = j
+    return runs
+
+
+def _lookup_worthy(span: Span) -> bool:
+    words = [t for t in span if _name_word(t)]
+    if len(words) > MAX_LOOKUP_WORDS or "\n" in span.text:
+        return False
+    if len(words) == 1:
+        return len(span.text) >= 3 and not is_common_word(span.text)
+    return not all_common_words(span.text)
 
 
 # ---- from a processed Doc to candidate spans ------------------------------------------------
 
 def extract_candidates(doc: Doc) -> list[Candidate]:
-    """Every span that may name a place or armed group, from all three sources."""
-    spans: list[tuple[Span, str, str, str | None]] = []
-    spans += [(s, "GAZETTEER", "gazetteer", s.label_) for s in doc.spans.get("gazetteer", [])]
-    spans += [(s, "RULE", "rule", "armed_group") for s in doc.spans.get("group_rules", [])]
-    spans += [(part, e.label_, "ner", None) for e in doc.ents
-              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS for part in _split_possessive(e)]
+    """Every span that may name a place or armed group, from every source: our matchers,
+    the group rules, defined acronyms, the model's entities and the name look-up."""
+    spans: list[tuple[Span, str, str, str | None, str]] = []
+    spans += [(s, "GAZETTEER", "gazetteer", s.label_, "") for s in doc.spans.get("gazetteer", [])]
+    spans += [(s, "RULE", "rule", "armed_group", "") for s in doc.spans.get("group_rules", [])]
+    spans += [(s, "DEFINITION", "definition", None, "") for s in doc.spans.get("definitions", [])]
+    spans += [(s, "ACRONYM", "acronym", None, s.label_) for s in doc.spans.get("acronyms", [])]
+    spans += [(part, e.label_, "ner", None, "") for e in doc.ents
+              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS for part in _split_name(e)]
+    spans += [(s, "LOOKUP", "lookup", "place", "") for s in doc.spans.get("lookup", [])]
     sents = list(doc.sents)  # once per doc: token.sent walks the doc on every call
     starts = [s.start for s in sents]
-    return [_candidate(doc, span, label, method, kind, sents, starts)
-            for span, label, method, kind in spans]
+    found = [_candidate(doc, span, label, method, kind, sents, starts, expansion)
+             for span, label, method, kind, expansion in spans]
+    return [c for c in found if c is not None]
 
 
-def _split_possessive(span: Span) -> list[Span]:
-    """"Palmyra's Freedom Square" names two places side by side, not one."""
-    for i, token in enumerate(span):
-        if token.text in {"'s", "\u2019s"} and 0 < i < len(span) - 1:
-            return [span[:i], span[i + 1:]]
-    return [span]
+# Participles that make a name a modifier: "UAE-backed", "Turkish-led", "Libya-based".
+_MODIFIER_PARTICIPLES = {"backed", "led", "based", "born", "controlled", "held", "affiliated",
+                         "aligned", "linked", "supported", "allied", "run", "owned", "made",
+                         "funded", "trained", "armed", "occupied", "announced", "bound"}
+
+
+def _split_name(span: Span) -> list[Span]:
+    """The parts of a model span that can be names: "Palmyra's Freedom Square" names two
+    places side by side; a span never runs across a line break; "Ariha,[66" and
+    "UAE-backed" keep only the name."""
+    parts, start = [], span.start
+    doc = span.doc
+    for i in range(span.start, span.end):
+        text = doc[i].text
+        cut = "\n" in text or text.startswith("[") or (
+            text in {"'s", "\u2019s"} and span.start < i < span.end - 1)
+        modifier = (text == "-" and i + 1 < span.end
+                    and doc[i + 1].lower_ in _MODIFIER_PARTICIPLES)
+        if cut or modifier:
+            if i > start:
+                parts.append(doc[start:i])
+            if text.startswith("[") or modifier:
+                return parts
+            start = i + 1
+    if span.end > start:
+        parts.append(doc[start:span.end])
+    return parts
 
 
 def _candidate(doc: Doc, span: Span, label: str, method: str, kind: str | None,
-               sents: list[Span], starts: list[int]) -> Candidate:
-    span = _extend_type_word(_strip_the(span), kind)
+               sents: list[Span], starts: list[int], expansion: str = "") -> Candidate | None:
+    if method not in ("acronym", "gazetteer"):
+        span = _extend_type_word(_strip_the(span), kind)
+    if not span.text.strip():
+        return None
     sent = sents[bisect_right(starts, span.start) - 1]
     before = " ".join(t.lower_ for t in doc[max(sent.start, span.start - 2):span.start])
     after = " ".join(t.lower_ for t in doc[span.end:min(sent.end, span.end + 2)])
     return Candidate(span.start_char, span.end_char, span.text, label, method, kind,
-                     sent.start_char, sent.end_char, f"{before}|{after}")
+                     sent.start_char, sent.end_char, f"{before}|{after}", expansion)
 
 
 def _extend_type_word(span: Span, kind: str | None) -> Span:
-    """A type word right after a place name is part of it: 'Idlib province', 'Yarmouk camp'."""
-    if kind == "armed_group" or span.end >= len(span.doc):
+    """A type word right after a place name is part of it: 'Idlib province', 'Yarmouk camp',
+    'Talata Mafara Local Government Areas'."""
+    doc = span.doc
+    if kind == "armed_group" or span.end >= len(doc):
         return span
-    if span.doc[span.end].lower_ in PLACE_TYPE_WORDS:
-        return span.doc[span.start:span.end + 1]
+    if span.end + 1 < len(doc) and (doc[span.end].lower_, doc[span.end + 1].lower_) in \
+            PLACE_TYPE_PHRASES:
+        end = span.end + 2
+        if end < len(doc) and doc[end].lower_ in {"area", "areas"}:
+            end += 1
+        return doc[span.start:end]
+    if doc[span.end].lower_ in PLACE_TYPE_WORDS:
+        return doc[span.start:span.end + 1]
     return span
 
 
 def _strip_the(span: Span) -> Span:
-    """English 'the' and a trailing possessive are not part of a name."""
+    """English 'the' (and a stray 'and' or 'or') and a trailing possessive are not part of
+    a name ("and Nusra" is Nusra)."""
     start, end = span.start, span.end
-    while start < end - 1 and span.doc[start].lower_ in {"the", "a"}:
+    while start < end - 1 and span.doc[start].lower_ in {"the", "a", "and", "or"}:
         start += 1
-    while end > start + 1 and span.doc[end - 1].text in {"'s", "\u2019s", "'"}:
+    while end > start + 1 and span.doc[end - 1].text in {"'s", "\u2019s", "'", "\u2019", ",",
+                                                         ";", ":", "."}:
         end -= 1
     return span.doc[start:end]

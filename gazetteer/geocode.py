@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -18,8 +18,10 @@ from geopy.location import Location
 
 from . import store
 from .errors import GeocoderUnavailable
+from .english import all_common_words
 from .normalise import Resolver
-from .types import Place, Point, Resolution, Resolved
+from .resolve import without_type_words
+from .types import Place, Point, Resolution, Resolved, Weights
 
 ADMIN_FEATURES = {"admin1", "admin2", "region", "country", "continent"}
 AREA_FEATURES = ADMIN_FEATURES | {"plain", "desert", "mountain", "river", "highway"}
@@ -95,34 +97,54 @@ def make_online_geocoder(db: sqlite_utils.Database, user_agent: str,
 
 @dataclass
 class DocumentContext:
-    """What a document says about where it is: its countries and its sure places."""
+    """What a document says about where it is: its countries (weighted) and its sure places."""
 
-    countries: Counter
+    countries: Weights
     anchors: list[Point]
 
+    def share(self, country: str | None) -> float:
+        total = sum(self.countries.values())
+        return self.countries.get(country, 0.0) / total if total and country else 0.0
+
+    def home(self) -> list[str]:
+        """The document's main countries, most named first."""
+        return [c for c in sorted(self.countries, key=lambda c: -self.countries[c])
+                if self.share(c) >= HOME_SHARE]
+
+
+# A country with this share of the document's evidence is one of its theatres.
+HOME_SHARE = 0.2
+# Naming a country is weaker evidence than naming a town in it (reports name the US, Russia
+# and Turkey when the war is in Syria).
+COUNTRY_MENTION_WEIGHT = 0.5
 
 RefLookup = Callable[[str], "dict | None"]  # ref id -> reference place row
 
 
 def document_context(db: sqlite_utils.Database,
                      readings_per_mention: list[list[Resolution]],
-                     lookup: RefLookup | None = None) -> DocumentContext:
-    """Countries and points of the mentions that have a single, sure reading (reference rows
-    from lookup when given: the pipeline remembers them across documents)."""
+                     lookup: RefLookup | None = None,
+                     hints: Weights | None = None) -> DocumentContext:
+    """The document's countries: those of the countries it names, of the places whose
+    readings all lie in one country, and the hints (the countries of its armed groups);
+    its anchors: the points of places with a single reading (reference rows from lookup
+    when given: the pipeline remembers them across documents)."""
     lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
-    counts: Counter = Counter()
+    counts: Weights = defaultdict(float, hints or {})
     anchors: list[Point] = []
     for readings in readings_per_mention:
-        rows = [lookup(r.target) for r in readings]
-        if any(row and row["feature"] in ("country", "continent") for row in rows):
-            continue  # naming a country says little about where the other places are
-        if len(rows) != 1:
+        rows = [row for r in readings if (row := lookup(r.target)) is not None]
+        countries = {row["country"] for row in rows if row["country"]}
+        if len(countries) != 1:
             continue
+        country = countries.pop()
+        if any(row["feature"] in ("country", "continent") for row in rows):
+            counts[country] += COUNTRY_MENTION_WEIGHT
+            continue
+        counts[country] += 1
         row = rows[0]
-        if row and row["country"]:
-            counts[row["country"]] += 1
-            if row["lat"] is not None and row["feature"] not in AREA_FEATURES:
-                anchors.append(Point(row["lon"], row["lat"]))
+        if len(rows) == 1 and row["lat"] is not None and row["feature"] not in AREA_FEATURES:
+            anchors.append(Point(row["lon"], row["lat"]))
     return DocumentContext(counts, anchors)
 
 
@@ -258,27 +280,38 @@ def _trim(memo: dict, size: int) -> None:
 class PlaceLocator:
     """Places for the resolved place spans of a document: the reading that fits the
     document, named as curators name it; else the online geocoder when one is configured;
-    else the enclosing place the sentence gives; else unresolved, but kept."""
+    else the enclosing place the sentence gives; else unresolved, but kept. Spans found
+    only by looking words up, and ordinary English words, are kept only when a reading is
+    plausible in the document's theatre."""
 
-    def __init__(self, db: sqlite_utils.Database,
+    def __init__(self, db: sqlite_utils.Database, resolver: Resolver | None = None,
                  online: CachedOnlineGeocoder | None = None) -> None:
         self.refs = RefMemo(db)
         self.db = db
+        self.resolver = resolver
         self.online = online
 
-    def locate(self, text: str, resolved: list[Resolved]) -> list[Place | None]:
-        """One Place per place span (None for armed groups), in the order given."""
-        context = document_context(self.db, [r.readings for r in resolved if r.kind == "place"],
-                                   self.refs.place)
-        places: list[Place | None] = [None] * len(resolved)
+    def context(self, resolved: list[Resolved], hints: Weights | None = None) -> DocumentContext:
+        sure = [r.readings for r in resolved if r.kind == "place" and r.candidate.method != "lookup"]
+        return document_context(self.db, sure, self.refs.place, hints)
+
+    def locate(self, text: str, resolved: list[Resolved],
+               hints: Weights | None = None) -> list[tuple[Resolved, Place | None]]:
+        """The spans kept, in the order given, each with its Place (None for groups)."""
+        context = self.context(resolved, hints)
+        places: dict[int, Place | None] = {}
         in_sentence: dict[int, Place] = {}  # sentence start -> its first located place
         order = sorted(range(len(resolved)), key=lambda i: not resolved[i].readings)
         for i in order:  # known places first: unknown ones fall back on them
             item = resolved[i]
             if item.kind != "place":
+                places[i] = None
                 continue
+            readings = self._plausible(item, context)
+            if readings is None:
+                continue  # not a place after all
             cand = item.candidate
-            place = choose_place(self.db, cand.text, item.readings, context, cand.context,
+            place = choose_place(self.db, cand.text, readings, context, cand.context,
                                  text[cand.sent_start:cand.sent_end], self.refs.place)
             if place is not None:
                 in_sentence.setdefault(cand.sent_start, place)
@@ -286,7 +319,25 @@ class PlaceLocator:
             else:
                 places[i] = self._online(cand.text) or fallback_place(
                     cand.text, in_sentence.get(cand.sent_start))
-        return places
+        return [(item, places[i]) for i, item in enumerate(resolved) if i in places]
+
+    def _plausible(self, item: Resolved, context: DocumentContext) -> list[Resolution] | None:
+        """The readings worth weighing, or None when the span is not a place at all."""
+        cand = item.candidate
+        rows = [(r, row) for r in item.readings if (row := self.refs.place(r.target))]
+        name = without_type_words(cand.text)
+        if all_common_words(name):  # "Some", "Deal", "White House": only sure readings
+            rows = [(r, row) for r, row in rows if _sure(r, row)]
+            if not rows:
+                return None
+        near = [(r, row) for r, row in rows if not _far_small(r, row, context)]
+        if cand.method == "lookup":
+            near = [(r, row) for r, row in near if _sure(r, row) or _notable(row)
+                    or context.share(row["country"]) >= HOME_SHARE]
+            return [r for r, _ in near] or None
+        if not near and not rows and self.resolver is not None:
+            return self.resolver.resolve_place_in(name, context.home())
+        return [r for r, _ in near]
 
     def _named(self, place: Place) -> Place:
         """The place with its reference names; a curated name is the one to display."""
@@ -304,3 +355,23 @@ class PlaceLocator:
         return Place(None, answer["name"], Point(answer["lon"], answer["lat"]), confidence=0.5,
                      precision=1, reason="online geocoder (nominatim), cached",
                      geocoder="nominatim")
+
+
+# A town this small, in none of the document's countries, is far more often a false friend
+# ("Iran" -> Iraan, Texas) than the place a report means; curated names are exempt.
+SMALL_TOWN = 15_000
+# A town this large is worth finding by its name alone, wherever the report is.
+NOTABLE_TOWN = 100_000
+
+
+def _sure(reading: Resolution, row: dict) -> bool:
+    return "curated" in reading.reason or row["feature"] in ("country", "continent", "admin1")
+
+
+def _notable(row: dict) -> bool:
+    return (row["population"] or 0) >= NOTABLE_TOWN
+
+
+def _far_small(reading: Resolution, row: dict, context: DocumentContext) -> bool:
+    return (not _sure(reading, row) and row["feature"] == "city"
+            and (row["population"] or 0) < SMALL_TOWN and context.share(row["country"]) == 0)

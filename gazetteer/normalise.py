@@ -14,13 +14,6 @@ from . import store
 from .fold import fold_name, is_acronym, skeleton, slugify
 from .types import Resolution
 
-# Countries whose places the fuzzy matcher knows by heart (the theatre of the reports).
-FOCUS_COUNTRIES: tuple[str, ...] = ("SY", "IQ", "LB", "JO", "TR", "IL", "PS")
-# Elsewhere, a town this small is far more often a false friend ("Iran" -> Iraan, Texas) than
-# the place a report means; curated names are exempt.
-MIN_POPULATION_ABROAD = 15_000
-# Towns next door this large are matched by name in text, like curated names.
-MATCHER_MIN_POPULATION = 50_000
 _DIGITS = re.compile(r"\d+")
 # Resolutions remembered per resolver: reports repeat the same names, and each fuzzy miss
 # scans thousands of keys (about 25% of ingest time before this cache).
@@ -97,10 +90,11 @@ class Resolver:
         self._group_index = FuzzyIndex(self._group_choices)
         self._place_index = FuzzyIndex(self._place_choices)
         self._cache: dict[tuple[str, str | None, bool], list[Resolution]] = {}
+        self._countries: dict[str, CountryNames] = {}
 
     def _load_place_keys(self) -> dict[str, set[str]]:
         keys: dict[str, set[str]] = {}
-        for row in store.curated_ref_names(self.db, FOCUS_COUNTRIES):
+        for row in store.curated_ref_names(self.db):
             keys.setdefault(row["key"], set()).add(row["ref_id"])
         return keys
 
@@ -108,8 +102,7 @@ class Resolver:
         """(name, kind) pairs for the extraction matcher: registry aliases and curated places."""
         pairs = [(name, "armed_group") for gid in self.registry.groups
                  for name in self.registry.names(gid)]
-        pairs += [(name, "place") for name in store.matcher_names(
-            self.db, FOCUS_COUNTRIES[0], FOCUS_COUNTRIES[1:], MATCHER_MIN_POPULATION)]
+        pairs += [(name, "place") for name in store.matcher_names(self.db)]
         return pairs
 
     def resolve(self, name: str, kind: str | None = None, fuzzy: bool = True) -> list[Resolution]:
@@ -148,31 +141,53 @@ class Resolver:
         return []
 
     def resolve_place(self, name: str, fuzzy: bool = True) -> list[Resolution]:
+        """Every reference place one of whose names folds like this one, wherever it is (the
+        geocoder weighs them against the document); without fuzzy, exact keys only."""
         key = fold_name(name)
         if not key:
             return []
-        rows = [r for r in store.ref_places_by_key(self.db, key) if _plausible(r)]
+        rows = store.ref_places_by_key(self.db, key)
         if rows:
             return [Resolution("place", r["ref_id"], 0.97 if r["curated"] else 0.9,
                                "folded key" + (" (curated)" if r["curated"] else ""))
                     for r in rows]
+        if not fuzzy:
+            return []
         if len(key.replace(" ", "")) >= 5:
             rows = [r for r in store.ref_places_by_key(self.db, skeleton(key), column="skel")
-                    if r["country"] in FOCUS_COUNTRIES or r["curated"]]
-            scored = [(r, fuzz.ratio(key, fold_name(r["name"]))) for r in rows]
+                    if r["curated"]]
             hits = [Resolution("place", r["ref_id"], 0.8, f"skeleton key ~ {r['name']!r}")
-                    for r, score in scored if score >= 85]
+                    for r in rows if fuzz.ratio(key, fold_name(r["name"])) >= 85]
             if hits:
                 return hits
-        if fuzzy:
-            match = self._place_index.best(key, self.fuzzy_threshold)
-            if match:
-                choice, score = match
-                return [Resolution("place", ref_id, score / 100 * 0.85,
-                                   f"fuzzy {score:.0f} ~ {choice!r}")
-                        for ref_id in sorted(self._place_keys[choice])]
+        match = self._place_index.best(key, self.fuzzy_threshold)
+        if match:
+            choice, score = match
+            return [Resolution("place", ref_id, score / 100 * 0.85,
+                               f"fuzzy {score:.0f} ~ {choice!r}")
+                    for ref_id in sorted(self._place_keys[choice])]
         return []
 
+    def lookup_place(self, name: str, kind: str | None = "place") -> list[Resolution]:
+        """Exact folded-key readings only: for words looked up because they are capitalised."""
+        return self.resolve(name, "place", fuzzy=False) if kind in (None, "place") else []
+
+    def resolve_place_in(self, name: str, countries: list[str]) -> list[Resolution]:
+        """Spelling variants of places in the document's own countries: a consonant
+        skeleton or a fuzzy match over every name of those countries (built per country on
+        first use: Syria's 300 towns, not the world's 235,000)."""
+        key = fold_name(name)
+        if len(key.replace(" ", "")) < 5:
+            return []
+        for country in countries:
+            names = self._countries.get(country)
+            if names is None:
+                names = self._countries[country] = CountryNames(
+                    store.country_ref_keys(self.db, country))
+            found = names.readings(key, self.fuzzy_threshold)
+            if found:
+                return found
+        return []
 
     def candidates(self, name: str, kind: str | None = None, country: str | None = None,
                    limit: int = 20) -> list[dict]:
@@ -247,12 +262,6 @@ def _rank(candidate: dict) -> tuple:
     return (-candidate["score"], -(candidate.get("population") or 0), candidate["entity_id"])
 
 
-def _plausible(row: dict) -> bool:
-    """Keep a reference reading unless it is a small town far from the reports' theatre."""
-    return bool(row["curated"] or row["feature"] != "city" or row["country"] in FOCUS_COUNTRIES
-                or (row["population"] or 0) >= MIN_POPULATION_ABROAD)
-
-
 def best_fuzzy(key: str, choices: list[str], threshold: float) -> tuple[str, float] | None:
     """The best rapidfuzz match of a folded key, guarded against merging distinct names:
     a different first letter or number is a different name (Homs/Hama, 13th/17th Division)."""
@@ -321,3 +330,31 @@ class FuzzyIndex:
                     match[1] > score or indices[match[2]] < index):
                 return True
         return False
+
+
+class CountryNames:
+    """The names of one country's places, for the looser look-ups of resolve_place_in."""
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        self.by_key: dict[str, set[str]] = {}
+        self.by_skeleton: dict[str, set[tuple[str, str]]] = {}
+        for key, skel, ref_id in rows:
+            self.by_key.setdefault(key, set()).add(ref_id)
+            self.by_skeleton.setdefault(skel, set()).add((key, ref_id))
+        self.keys = list(self.by_key)
+        self.index = FuzzyIndex(self.keys)
+
+    def readings(self, key: str, threshold: float) -> list[Resolution]:
+        # a shared skeleton alone is too loose (Homs/Hims/Hamas): the spelling must be close
+        by_skeleton = sorted({ref_id for other, ref_id in self.by_skeleton.get(skeleton(key), ())
+                              if fuzz.ratio(key, other) >= 85})
+        if by_skeleton:
+            return [Resolution("place", ref_id, 0.8, "skeleton key, in the document's country")
+                    for ref_id in by_skeleton]
+        match = self.index.best(key, threshold)
+        if not match:
+            return []
+        choice, score = match
+        return [Resolution("place", ref_id, score / 100 * 0.85,
+                           f"fuzzy {score:.0f} ~ {choice!r}, in the document's country")
+                for ref_id in sorted(self.by_key[choice])]

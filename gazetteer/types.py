@@ -8,6 +8,7 @@ from typing import Literal
 
 Kind = Literal["place", "armed_group"]
 KINDS: tuple[str, ...] = ("place", "armed_group")
+Weights = dict[str, float]  # country code -> weight of the evidence for it
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Candidate:
     kind_hint: str | None  # place / armed_group when the source knows, else None
     sent_start: int
     sent_end: int
-    context: str = ""  # the words right after the span ("province", "camp", ...)
+    context: str = ""  # the words around the span: "before words|after words"
+    expansion: str = ""  # for an acronym the document defined: its long form
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@ is a row of a table and runs in milliseconds."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from gazetteer.geocode import DocumentContext, choose_place
@@ -79,7 +77,8 @@ REGISTRY = Registry({
 def test_link_mentions_gives_registry_ids_and_parents():
     doc = Document("d1", TEXT, "t", "s")
     resolved = resolve_candidates([cand("Liwa al-Islam", "ORG")], fake_resolve, not_demonym)
-    mentions, entities = link_mentions(doc, resolved, [None], REGISTRY, NameClusters(90))
+    mentions, entities = link_mentions(doc, [(r, None) for r in resolved], REGISTRY,
+                                       NameClusters(90))
     assert [m.entity_id for m in mentions] == ["ag-liwa-al-islam"]
     assert entities[0].attrs["parent"] == "ag-islamic-front"
     assert ("Liwa al-Islam", "observed") in entities[0].aliases
@@ -114,7 +113,7 @@ ROWS = {"gn-tripoli-ly": _row("gn-tripoli-ly", "LY", population=1_150_000, lat=3
     (["gn-chad-town", "gn-chad"], {}, "gn-chad"),
 ])
 def test_choose_place_fits_the_document(readings, countries, expected):
-    context = DocumentContext(Counter(countries), [])
+    context = DocumentContext(dict(countries), [])
     found = [Resolution("place", r, 0.9, "folded key") for r in readings]
     place = choose_place(None, "x", found, context, lookup=ROWS.get)  # type: ignore[arg-type]
     assert place is not None and place.ref_id == expected

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .schema import (  # noqa: F401
     close, rollback_open_transaction, BUSY_TIMEOUT_MS, get_meta, now, open_db, SCHEMA_VERSION, set_meta, transaction)
 from .reference import (  # noqa: F401
-    cache_geocode, cached_geocode, curated_ref_names, delete_curated_ref_names,
+    cache_geocode, cached_geocode, country_ref_keys, curated_ref_names, delete_curated_ref_names,
     delete_ref_names, delete_ref_source, exact_geonames_place, has_curated_names,
     insert_ref_names, insert_ref_places, matcher_names, new_entity_keys,
     ref_ids_with_geonameid, ref_names_for, ref_place, ref_places_by_key, save_sources,

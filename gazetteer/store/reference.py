@@ -84,16 +84,10 @@ def ref_names_for(db: sqlite_utils.Database, ref_id: str, limit: int = 50) -> li
         [ref_id, limit])]
 
 
-def matcher_names(db: sqlite_utils.Database, home: str, neighbours: tuple[str, ...],
-                  min_population: int) -> list[str]:
-    """Names for the extraction matcher: curated ones, every name of a place in the home
-    country, and the names of large towns next door (thousands, not GeoNames' millions)."""
-    marks = ",".join("?" * len(neighbours))
-    return [r[0] for r in db.execute(
-        f"SELECT DISTINCT n.name FROM ref_names n JOIN ref_places p USING (ref_id) "
-        f"WHERE n.curated = 1 OR (length(n.key) >= 4 AND n.name != lower(n.name) AND (p.country = ? OR "
-        f"(p.country IN ({marks}) AND p.population >= ?)))",
-        [home, *neighbours, min_population])]
+def matcher_names(db: sqlite_utils.Database) -> list[str]:
+    """Names for the extraction matcher: the curated ones (every other reference name is
+    found by looking capitalised words up, not by a matcher of millions of patterns)."""
+    return [r[0] for r in db.execute("SELECT DISTINCT name FROM ref_names WHERE curated = 1")]
 
 
 def has_curated_names(db: sqlite_utils.Database, ref_id: str) -> bool:
@@ -110,14 +104,20 @@ def new_entity_keys(db: sqlite_utils.Database) -> dict[str, dict[str, str]]:
     return known
 
 
-def curated_ref_names(db: sqlite_utils.Database, countries: tuple[str, ...]) -> list[dict]:
-    """Return (name, ref_id, feature) for curated names and for places in the focus countries:
-    the set the extraction matcher and the fuzzy matcher work on."""
-    marks = ",".join("?" * len(countries))
+def curated_ref_names(db: sqlite_utils.Database) -> list[dict]:
+    """Names the fuzzy matcher knows everywhere: curated names, and the names of countries
+    and first-level regions (a few thousand places, not GeoNames' millions of names)."""
     return [dict(r) for r in db.query(
-        f"SELECT n.name, n.key, n.ref_id, p.feature, p.population, n.curated FROM ref_names n "
-        f"JOIN ref_places p USING (ref_id) WHERE n.curated = 1 OR p.country IN ({marks})",
-        list(countries))]
+        "SELECT n.name, n.key, n.ref_id, p.feature, p.population, n.curated FROM ref_names n "
+        "JOIN ref_places p USING (ref_id) WHERE n.curated = 1 OR p.feature IN "
+        "('country', 'admin1', 'continent')")]
+
+
+def country_ref_keys(db: sqlite_utils.Database, country: str) -> list[tuple[str, str, str]]:
+    """(folded key, skeleton, ref id) of every name of every place in one country."""
+    return [(r[0], r[1], r[2]) for r in db.execute(
+        "SELECT n.key, n.skel, n.ref_id FROM ref_names n JOIN ref_places p USING (ref_id) "
+        "WHERE p.country = ?", [country])]
 
 
 def delete_curated_ref_names(db: sqlite_utils.Database) -> None:
