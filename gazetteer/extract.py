@@ -250,8 +250,9 @@ def _long_form_word(token) -> bool:
 
 # ---- names the gazetteer may know, whatever the model said ---------------------------------
 
-# Entity labels whose words are never place names ("Easter weekend", "Tutsi", "two").
-_NOT_NAMES = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL", "NORP",
+# Entity labels whose words are never place names ("Easter weekend", "two"); NORP is
+# looked up ("Adigrat" is often taken for a people) and demonyms are dropped later.
+_NOT_NAMES = {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL",
               "LANGUAGE"}
 MAX_LOOKUP_WORDS = 4
 
@@ -270,10 +271,11 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
             for i in range(start, end):
                 if not _name_word(doc[i]):
                     continue
+                first = _article_before(doc, i)  # "al-Qaryatain" starts at its article
                 for j in range(i + 1, min(end, i + 2 * MAX_LOOKUP_WORDS) + 1):
-                    span = doc[i:j]
+                    span = doc[first:j]
                     if _name_word(doc[j - 1]) and _lookup_worthy(span):
-                        spans.append(Span(doc, i, j, label="place"))
+                        spans.append(Span(doc, first, j, label="place"))
         doc.spans["lookup"] = spans
         return doc
 
@@ -281,9 +283,18 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
 
 
 def _name_word(token) -> bool:
+    """Capitalised, not all capitals, no capital inside ("MiG"), no dot."""
     text = token.text
-    return (text[:1].isupper() and not text.isupper() and any(ch.isalpha() for ch in text)
-            and "." not in text)
+    return (text[:1].isupper() and text[1:] == text[1:].lower()
+            and any(ch.isalpha() for ch in text) and "." not in text)
+
+
+def _article_before(doc: Doc, i: int) -> int:
+    """Where a name starts when a lower-case article is hyphened to it (al-, el-, ash-)."""
+    if i >= 2 and doc[i - 1].text == "-" and doc[i - 2].text in ARTICLE_WORDS and \
+            not doc[i - 1].is_sent_start and not doc[i].is_sent_start:
+        return i - 2
+    return i
 
 
 def _capitalised_runs(doc: Doc, blocked: set[int]) -> list[tuple[int, int]]:

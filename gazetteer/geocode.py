@@ -124,28 +124,36 @@ RefLookup = Callable[[str], "dict | None"]  # ref id -> reference place row
 def document_context(db: sqlite_utils.Database,
                      readings_per_mention: list[list[Resolution]],
                      lookup: RefLookup | None = None,
-                     hints: Weights | None = None) -> DocumentContext:
-    """The document's countries: those of the countries it names, of the places whose
-    readings all lie in one country, and the hints (the countries of its armed groups);
-    its anchors: the points of places with a single reading (reference rows from lookup
-    when given: the pipeline remembers them across documents)."""
+                     hints: Weights | None = None,
+                     weak: list[list[Resolution]] | None = None) -> DocumentContext:
+    """The document's countries: those it names, those of the places whose readings all
+    lie in one country (the spans that needed the geocoder's consent count half), and the
+    hints (the countries of its armed groups); its anchors: the points of places with a
+    single reading (reference rows from lookup when given: the pipeline remembers them)."""
     lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
     counts: Weights = defaultdict(float, hints or {})
     anchors: list[Point] = []
-    for readings in readings_per_mention:
+    for readings, weight in [(r, 1.0) for r in readings_per_mention] + \
+            [(r, WEAK_WEIGHT) for r in weak or []]:
         rows = [row for r in readings if (row := lookup(r.target)) is not None]
+        named = [row for row in rows if row["feature"] in ("country", "continent")]
+        if named:  # "Ukraine" is the country, whatever village shares its name
+            if len(named) == 1 and named[0]["country"]:
+                counts[named[0]["country"]] += COUNTRY_MENTION_WEIGHT * weight
+            continue
         countries = {row["country"] for row in rows if row["country"]}
         if len(countries) != 1:
             continue
-        country = countries.pop()
-        if any(row["feature"] in ("country", "continent") for row in rows):
-            counts[country] += COUNTRY_MENTION_WEIGHT
-            continue
-        counts[country] += 1
+        counts[countries.pop()] += weight
         row = rows[0]
-        if len(rows) == 1 and row["lat"] is not None and row["feature"] not in AREA_FEATURES:
+        if (weight == 1.0 and len(rows) == 1 and row["lat"] is not None
+                and row["feature"] not in AREA_FEATURES):
             anchors.append(Point(row["lon"], row["lat"]))
     return DocumentContext(counts, anchors)
+
+
+# Spans that needed consent (looked up, or labelled person/organisation) are weaker evidence.
+WEAK_WEIGHT = 0.5
 
 
 # Words in a sentence that make a bare "Idlib" the governorate rather than the city:
@@ -292,8 +300,11 @@ class PlaceLocator:
         self.online = online
 
     def context(self, resolved: list[Resolved], hints: Weights | None = None) -> DocumentContext:
-        sure = [r.readings for r in resolved if r.kind == "place" and r.candidate.method != "lookup"]
-        return document_context(self.db, sure, self.refs.place, hints)
+        places = [r for r in resolved if r.kind == "place"]
+        return document_context(self.db, [r.readings for r in places if not r.weak],
+                                self.refs.place, hints,
+                                [r.readings for r in places if r.weak and
+                                 not all_common_words(r.candidate.text)])
 
     def locate(self, text: str, resolved: list[Resolved],
                hints: Weights | None = None) -> list[tuple[Resolved, Place | None]]:
@@ -327,13 +338,18 @@ class PlaceLocator:
         rows = [(r, row) for r in item.readings if (row := self.refs.place(r.target))]
         name = without_type_words(cand.text)
         if all_common_words(name):  # "Some", "Deal", "White House": only sure readings
-            rows = [(r, row) for r, row in rows if _sure(r, row)]
-            if not rows:
-                return None
+            sure = [(r, row) for r, row in rows if _sure(r, row)]
+            if not sure and (rows or " " not in name):
+                return None if cand.method == "lookup" or " " not in name else []
+            rows = sure
         near = [(r, row) for r, row in rows if not _far_small(r, row, context)]
-        if cand.method == "lookup":
-            near = [(r, row) for r, row in near if _sure(r, row) or _notable(row)
-                    or context.share(row["country"]) >= HOME_SHARE]
+        if item.weak:
+            before = cand.context.partition("|")[0].split()
+            locative = bool(before) and before[-1] in LOCATIVES
+            if cand.text.isupper():  # an unknown all-caps organisation (TOW, NYT) is not a town
+                near = [(r, row) for r, row in near if _sure(r, row)]
+            near = [(r, row) for r, row in near
+                    if _consented(item.weak, r, row, context, locative)]
             return [r for r, _ in near] or None
         if not near and not rows and self.resolver is not None:
             return self.resolver.resolve_place_in(name, context.home())
@@ -370,6 +386,30 @@ def _sure(reading: Resolution, row: dict) -> bool:
 
 def _notable(row: dict) -> bool:
     return (row["population"] or 0) >= NOTABLE_TOWN
+
+
+# A town this large is a town, even where the model took its name for a person's.
+PERSON_TOWN = 5_000
+# Words before a name that say it is a place ("in Macomia", "near Goma", "to Laukkai").
+LOCATIVES = {"in", "at", "near", "from", "to", "into", "towards", "toward", "outside",
+             "around", "across", "through", "via", "inside", "reached", "entered", "captured",
+             "seized", "took", "shelled", "besieged", "stormed", "attacked"}
+
+
+def _consented(weak: str, reading: Resolution, row: dict, context: DocumentContext,
+               locative: bool = False) -> bool:
+    """A place reading of a span found by looking words up, or labelled a person or an
+    organisation by the model: a curated place or a country anywhere; a large town when
+    the words were looked up or labelled an organisation; else a place in one of the
+    document's countries ("Kerry said" is no county of Ireland in a report on Syria;
+    "Goma" is the city in a report on the Congo)."""
+    if "curated" in reading.reason or row["feature"] in ("country", "continent"):
+        return True
+    home = context.share(row["country"]) >= HOME_SHARE
+    if weak == "PERSON":  # villages are named after people: a town, or "in X", "near X"
+        return home and (row["feature"] == "admin1" or locative
+                         or (row["population"] or 0) >= PERSON_TOWN)
+    return home or (_notable(row) and row["feature"] != "admin1")
 
 
 def _far_small(reading: Resolution, row: dict, context: DocumentContext) -> bool:

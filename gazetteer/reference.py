@@ -178,7 +178,7 @@ def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: i
     continent_places, continent_names = _continent_rows()
     known = {p["ref_id"]: p for p in city_places + country_places + continent_places}
     sup_places, sup_names = _supplement_rows(load_supplement(data_dir), known)
-    region_places, region_names = _new_regions(data_dir, sup_places)
+    region_places, region_names = _new_regions(data_dir, sup_places, sup_names)
     sup_places += region_places
     sup_names += region_names
     with store.transaction(db):
@@ -193,16 +193,20 @@ def build_reference(db: sqlite_utils.Database, data_dir: Path, min_population: i
     return True
 
 
-def _new_regions(data_dir: Path, curated: list[dict]) -> tuple[list[dict], list[dict]]:
+def _new_regions(data_dir: Path, curated: list[dict],
+                 curated_names: list[dict]) -> tuple[list[dict], list[dict]]:
     """First-level regions of every country, less those the curated supplement already
-    holds (Syria's governorates, with their GeoNames ids and curated spellings)."""
+    holds under any of their names (Syria's governorates, with their GeoNames ids)."""
     from .regions import region_rows  # regions.py builds its rows with our name_rows
 
-    have = {(p["country"], fold_name(p["name"])) for p in curated if p["feature"] == "admin1"}
+    country_of = {p["ref_id"]: p["country"] for p in curated if p["feature"] == "admin1"}
+    have = {(country_of[n["ref_id"]], n["key"]) for n in curated_names
+            if n["ref_id"] in country_of}
     places, names = region_rows(data_dir)
-    kept = {p["ref_id"] for p in places if (p["country"], fold_name(p["name"])) not in have}
-    return ([p for p in places if p["ref_id"] in kept],
-            [n for n in names if n["ref_id"] in kept])
+    country = {p["ref_id"]: p["country"] for p in places}
+    dropped = {n["ref_id"] for n in names if (country[n["ref_id"]], n["key"]) in have}
+    return ([p for p in places if p["ref_id"] not in dropped],
+            [n for n in names if n["ref_id"] not in dropped])
 
 
 def _data_stamp(data_dir: Path) -> str:

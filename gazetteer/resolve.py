@@ -3,6 +3,7 @@ groups, reference places), and then -> mentions of entities with stable ids."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -33,7 +34,7 @@ def resolve_candidates(candidates: list[Candidate], resolve: Resolve,
     chosen: list[Resolved] = []
     blockers: list[Candidate] = []
     taken: list[tuple[int, int]] = []
-    for cand, kind, priority, readings in ranked:
+    for cand, kind, priority, readings, weak in ranked:
         if any(cand.start < e and s < cand.end for s, e in taken):
             continue
         if kind is None:  # curated non-entities take their span; unresolved names shade places
@@ -42,13 +43,21 @@ def resolve_candidates(candidates: list[Candidate], resolve: Resolve,
             if cand.method == "gazetteer":
                 taken.append((cand.start, cand.end))
             continue
-        if kind == "place" and any(b.start <= cand.start and cand.end <= b.end
-                                   and (b.end - b.start) > (cand.end - cand.start)
-                                   for b in blockers):
+        if kind == "place" and any(_shaded(cand, b) for b in blockers):
             continue
-        chosen.append(Resolved(cand, kind, readings))
+        chosen.append(Resolved(cand, kind, readings, weak))
         taken.append((cand.start, cand.end))
     return sorted(chosen, key=lambda c: c.candidate.start)
+
+
+def _shaded(cand: Candidate, blocker: Candidate) -> bool:
+    """A place inside a longer unresolved name is part of that name; a word found only by
+    looking it up is shaded by a person or organisation the model saw on the same words
+    ("Kerry said")."""
+    inside = blocker.start <= cand.start and cand.end <= blocker.end
+    if cand.method == "lookup":
+        return cand.start < blocker.end and blocker.start < cand.end
+    return inside and (blocker.end - blocker.start) > (cand.end - cand.start)
 
 
 # Lower-case words that may sit inside a name ("Army of Conquest", "Dar es Salaam").
@@ -74,31 +83,47 @@ def _group_like(name: str) -> bool:
 
 def _judge(cand: Candidate, resolve: Resolve, lookup: Resolve,
            is_demonym: Callable[[str], bool]):
-    """(candidate, kind or None for a blocker, priority, readings), or None to drop it."""
+    """(candidate, kind or None for a blocker, priority, readings, weak), or None to drop
+    it; `weak` names why a place reading needs the geocoder's consent (see Resolved)."""
     if cand.kind_hint == "block":
-        return cand, None, 3, []
+        return cand, None, 3, [], ""
     if cand.method == "acronym":  # the document's own definition beats the registry's
         return _defined(cand, resolve(cand.expansion, None), cand.expansion, 4)
     if cand.method == "definition":
         cand, readings = _read(cand, resolve, None)
         return _defined(cand, readings, cand.text, 3)
     if cand.method == "lookup":
+        if is_demonym(cand.text):
+            return None
         cand, readings = _read(cand, lookup, "place")
-        return (cand, "place", 0, readings) if readings else None
+        return (cand, "place", 0, readings, "lookup") if readings else None
     if cand.method in ("gazetteer", "rule"):
         cand, readings = _read(cand, resolve, cand.kind_hint)
-        return cand, cand.kind_hint, 3 if cand.method == "gazetteer" else 2, readings
-    if not cand.text[:1].isupper() and not cand.text[:1].isdigit():
-        return (cand, None, 1, []) if cand.label in BLOCKING_LABELS else None
+        return cand, cand.kind_hint, 3 if cand.method == "gazetteer" else 2, readings, ""
+    if not _capitalised(cand.text) and not cand.text[:1].isdigit():
+        return (cand, None, 1, [], "") if cand.label in BLOCKING_LABELS else None
     cand, readings = _read(cand, resolve, None)
     best = _acceptable(cand, readings)
     if best is not None:
-        return cand, best.kind, 2, [r for r in readings if r.kind == best.kind]
-    if cand.label in PLACE_LABELS and cand.text[:1].isupper() and not is_demonym(cand.text):
-        return cand, "place", 1, []
+        return cand, best.kind, 2, [r for r in readings if r.kind == best.kind], ""
+    places = [r for r in readings if r.kind == "place"]
+    if cand.label in PLACE_LABELS and _capitalised(cand.text) and not is_demonym(cand.text):
+        return cand, "place", 1, [], ""
+    if places and cand.label in ("ORG", "PERSON") and not is_demonym(cand.text):
+        # the model mislabels towns ("Goma" PERSON, "Bakhmut" ORG): a place if the document's
+        # theatre agrees, which only the geocoder knows
+        return cand, "place", 1, places, cand.label
     if cand.label in BLOCKING_LABELS:
-        return cand, None, 1, []
+        return cand, None, 1, [], ""
     return None
+
+
+_LEADING_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az|an|ad-d|ash-sh)[-\u2010\s]")
+
+
+def _capitalised(text: str) -> bool:
+    """Names are capitalised, after a lower-case Arabic article ("al-Qaryatain")."""
+    return _LEADING_ARTICLE.sub("", text)[:1].isupper()
 
 
 def _defined(cand: Candidate, readings: list[Resolution], long_form: str, priority: int):
@@ -106,9 +131,9 @@ def _defined(cand: Candidate, readings: list[Resolution], long_form: str, priori
     when it is shaped like one; anything else is left to the other sources."""
     if readings:
         kind = readings[0].kind
-        return cand, kind, priority, [r for r in readings if r.kind == kind]
+        return cand, kind, priority, [r for r in readings if r.kind == kind], ""
     if _group_like(long_form):
-        return cand, "armed_group", priority, []
+        return cand, "armed_group", priority, [], ""
     return None
 
 

@@ -81,6 +81,9 @@ class Resolved:
     candidate: Candidate
     kind: str
     readings: list[Resolution]
+    # Why a place needs the geocoder's consent: "lookup" (found by looking words up),
+    # "PERSON"/"ORG" (the model saw a person or organisation); empty when it does not.
+    weak: str = ""
 
 
 @dataclass
