@@ -19,6 +19,7 @@ from geopy.location import Location
 from . import store
 from .errors import GeocoderUnavailable
 from .english import all_common_words
+from .extract import REGION_TYPE_WORDS
 from .normalise import Resolver
 from .resolve import without_type_words
 from .types import Place, Point, Resolution, Resolved, Weights
@@ -169,8 +170,7 @@ def wants_region(name: str, span_context: str, sentence: str) -> bool:
     if any(w in near.split()[:3] for w in ("city", "town")) or before.endswith(("city of",
                                                                               "town of")):
         return False
-    if any(w in f"{name.lower()} {span_context}" for w in ("province", "governorate",
-                                                            "countryside")):
+    if set(f"{name.lower()} {span_context}".replace("|", " ").split()) & REGION_TYPE_WORDS:
         return True
     return bool(REGION_CUES.search(sentence))
 
@@ -194,14 +194,19 @@ def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution
     return _place_from_row(row, confidence, reason)
 
 
+# Weight of the document's countries against a reading's population (0.15 per factor of 10):
+# a town in the document's only country beats a namesake 10,000 times its size abroad.
+HOME_BONUS = 1.2
+
+
 def _fit(reading: Resolution, row: dict, context: DocumentContext,
          wants_admin: bool) -> tuple[float, str]:
     """Score one reading against the document; returns (score, the reason in words)."""
     score, why = reading.score, []
     total = sum(context.countries.values())
     if total and row["country"]:
-        share = context.countries[row["country"]] / total
-        score += 0.6 * share
+        share = context.share(row["country"])
+        score += HOME_BONUS * share
         if share:
             why.append(f"{row['country']} is {share:.0%} of the document's places")
     if context.anchors and row["lat"] is not None:
@@ -342,7 +347,8 @@ class PlaceLocator:
             if not sure and (rows or " " not in name):
                 return None if cand.method == "lookup" or " " not in name else []
             rows = sure
-        near = [(r, row) for r, row in rows if not _far_small(r, row, context)]
+        near = [(r, row) for r, row in rows if not _far_small(r, row, context)
+                and not _far_from_theatre(r, row, context)]
         if item.weak:
             before = cand.context.partition("|")[0].split()
             locative = bool(before) and before[-1] in LOCATIVES
@@ -410,6 +416,30 @@ def _consented(weak: str, reading: Resolution, row: dict, context: DocumentConte
         return home and (row["feature"] == "admin1" or locative
                          or (row["population"] or 0) >= PERSON_TOWN)
     return home or (_notable(row) and row["feature"] != "admin1")
+
+
+def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) -> bool:
+    """A reading outside the document's countries, not curated, not a country, not a large
+    town and not next to a place the document is sure of: in a report on Nigeria, "Gudu"
+    is the Sokoto LGA the gazetteer lacks, not a village in Indonesia. The span stays a
+    place, placed by the sentence when it can be."""
+    home = context.home()
+    if not home or row["country"] in home or "curated" in reading.reason:
+        return False
+    if row["feature"] in ("country", "continent") or (row["population"] or 0) >= WORLD_CITY:
+        return False
+    if context.anchors and row["lat"] is not None:
+        point = Point(row["lon"], row["lat"])
+        if min(distance_km(point, a) for a in context.anchors) <= NEIGHBOUR_KM:
+            return False
+    return True
+
+
+# Only a city this large is worth reading abroad against the document's own countries
+# ("Palma" in a report on Cabo Delgado is not Mallorca's capital; Washington is Washington).
+WORLD_CITY = 500_000
+# A place this close to one the document is sure of may lie across a border from it.
+NEIGHBOUR_KM = 300
 
 
 def _far_small(reading: Resolution, row: dict, context: DocumentContext) -> bool:

@@ -90,7 +90,7 @@ def _judge(cand: Candidate, resolve: Resolve, lookup: Resolve,
     if cand.method == "acronym":  # the document's own definition beats the registry's
         return _defined(cand, resolve(cand.expansion, None), cand.expansion, 4)
     if cand.method == "definition":
-        cand, readings = _read(cand, resolve, None)
+        cand, readings = _read(cand, resolve, None, lookup)
         return _defined(cand, readings, cand.text, 3)
     if cand.method == "lookup":
         if is_demonym(cand.text):
@@ -98,11 +98,11 @@ def _judge(cand: Candidate, resolve: Resolve, lookup: Resolve,
         cand, readings = _read(cand, lookup, "place")
         return (cand, "place", 0, readings, "lookup") if readings else None
     if cand.method in ("gazetteer", "rule"):
-        cand, readings = _read(cand, resolve, cand.kind_hint)
+        cand, readings = _read(cand, resolve, cand.kind_hint, lookup)
         return cand, cand.kind_hint, 3 if cand.method == "gazetteer" else 2, readings, ""
     if not _capitalised(cand.text) and not cand.text[:1].isdigit():
         return (cand, None, 1, [], "") if cand.label in BLOCKING_LABELS else None
-    cand, readings = _read(cand, resolve, None)
+    cand, readings = _read(cand, resolve, None, lookup)
     best = _acceptable(cand, readings)
     if best is not None:
         return cand, best.kind, 2, [r for r in readings if r.kind == best.kind], ""
@@ -137,17 +137,22 @@ def _defined(cand: Candidate, readings: list[Resolution], long_form: str, priori
     return None
 
 
-def _read(cand: Candidate, resolve: Resolve, kind: str | None
-          ) -> tuple[Candidate, list[Resolution]]:
+def _read(cand: Candidate, resolve: Resolve, kind: str | None,
+          exact_place: Resolve = _no_lookup) -> tuple[Candidate, list[Resolution]]:
     """Resolve the whole span; when it is unknown, read 'Homs province' and 'Yarmouk camp'
     as the name alone, and 'northern Syria' as Syria (the span shrinks to the name)."""
     readings = resolve(cand.text, kind)
-    if readings:
-        return cand, readings
     words = cand.text.split(" ")
     name = without_type_words(cand.text)
-    if name != cand.text:
-        return cand, resolve(name, "place")
+    if name != cand.text and kind != "armed_group":
+        # "Tibesti Region" is Tibesti exactly before it is "Tibet Region" loosely
+        exact = exact_place(name, "place")
+        if exact and all(r.reason.startswith(("fuzzy", "skeleton")) for r in readings):
+            return cand, exact
+        if not readings:
+            return cand, resolve(name, "place")
+    if readings:
+        return cand, readings
     if len(words) > 1 and words[0].lower() in DIRECTION_WORDS and kind != "armed_group":
         rest = " ".join(words[1:])
         readings = resolve(rest, "place")
