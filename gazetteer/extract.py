@@ -140,6 +140,14 @@ def make_gazetteer_matcher(nlp: Language, name: str) -> GazetteerMatcher:
     return GazetteerMatcher(nlp)
 
 
+# Capitalised words that open a sentence or a title but never a group's name ("Some
+# Special Forces", "Their Army", "NKOR Sub Division").
+_NOT_GROUP_NAME_WORDS = {"the", "a", "an", "this", "that", "these", "those", "his", "her",
+                         "their", "its", "our", "in", "and", "some", "many", "several",
+                         "other", "all", "both", "most", "few", "any", "each", "sub", "no",
+                         "two", "three", "four", "more", "such"}
+
+
 @Language.factory("armed_group_rules")
 def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     matcher = Matcher(nlp.vocab)
@@ -149,8 +157,7 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     matcher.add("PREFIX", [[prefix, article, title],
                            [prefix, article, title, article, title]], greedy="LONGEST")
     type_word = {"LOWER": {"IN": sorted(GROUP_TYPE_WORDS)}, "IS_TITLE": True}
-    name_word = {"IS_TITLE": True, "LOWER": {"NOT_IN": ["the", "a", "an", "this", "that", "his",
-                                                       "their", "its", "our", "in", "and"]}}
+    name_word = {"IS_TITLE": True, "LOWER": {"NOT_IN": sorted(_NOT_GROUP_NAME_WORDS)}}
     ordinal = {"LIKE_NUM": True}
     matcher.add("TYPED", [[name_word, type_word], [name_word, name_word, type_word],
                           [name_word, name_word, name_word, type_word],
