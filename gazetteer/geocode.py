@@ -19,6 +19,7 @@ from geopy.location import Location
 from . import store
 from .errors import GeocoderUnavailable
 from .english import all_common_words
+from .fold import ascii_fold
 from .extract import REGION_TYPE_WORDS
 from .normalise import Resolver
 from .resolve import without_type_words
@@ -342,10 +343,12 @@ class PlaceLocator:
         cand = item.candidate
         rows = [(r, row) for r in item.readings if (row := self.refs.place(r.target))]
         name = without_type_words(cand.text)
-        if all_common_words(name):  # "Some", "Deal", "White House": only sure readings
-            sure = [(r, row) for r, row in rows if _sure(r, row)]
-            if not sure and (rows or " " not in name):
-                return None if cand.method == "lookup" or " " not in name else []
+        if all_common_words(cand.text):  # "Some", "Deal", "White House": only sure readings,
+            # named so exactly ("Deal" folds like Syria's Da'el, but is not written so)
+            sure = [(r, row) for r, row in rows if _sure(r, row) and any(
+                _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))]
+            if not sure and (rows or " " not in cand.text):
+                return None if cand.method == "lookup" or " " not in cand.text else []
             rows = sure
         near = [(r, row) for r, row in rows if not _far_small(r, row, context)
                 and not _far_from_theatre(r, row, context)]
@@ -386,6 +389,11 @@ SMALL_TOWN = 15_000
 NOTABLE_TOWN = 100_000
 
 
+def _named_exactly(name: str, names: list[str]) -> bool:
+    wanted = ascii_fold(name)
+    return any(ascii_fold(n) == wanted for n in names)
+
+
 def _sure(reading: Resolution, row: dict) -> bool:
     return "curated" in reading.reason or row["feature"] in ("country", "continent", "admin1")
 
@@ -424,7 +432,8 @@ def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) 
     is the Sokoto LGA the gazetteer lacks, not a village in Indonesia. The span stays a
     place, placed by the sentence when it can be."""
     home = context.home()
-    if not home or row["country"] in home or "curated" in reading.reason:
+    if (not home or row["country"] in home or "curated" in reading.reason
+            or sum(context.countries.values()) < THEATRE_EVIDENCE):
         return False
     if row["feature"] in ("country", "continent") or (row["population"] or 0) >= WORLD_CITY:
         return False
@@ -438,6 +447,8 @@ def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) 
 # Only a city this large is worth reading abroad against the document's own countries
 # ("Palma" in a report on Cabo Delgado is not Mallorca's capital; Washington is Washington).
 WORLD_CITY = 500_000
+# Below this much evidence (two sure places), a document has no theatre to hold readings to.
+THEATRE_EVIDENCE = 2.0
 # A place this close to one the document is sure of may lie across a border from it.
 NEIGHBOUR_KM = 300
 

@@ -62,8 +62,8 @@ def _shaded(cand: Candidate, blocker: Candidate) -> bool:
 
 # Lower-case words that may sit inside a name ("Army of Conquest", "Dar es Salaam").
 _NAME_PARTICLES = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "da", "do", "dos",
-                   "al", "el", "ash", "as", "ad", "ar", "wa", "wal", "bin", "ibn", "bani", "in",
-                   "i", "e", "y", "en", "on", "at"}
+                   "al", "el", "ash", "as", "ad", "ar", "wa", "wal", "bin", "ibn", "bani",
+                   "i", "e", "y", "en"}
 
 
 def _names_something(cand: Candidate) -> bool:
