@@ -346,7 +346,8 @@ class PlaceLocator:
         if all_common_words(cand.text):  # "Some", "Deal", "White House": only sure readings,
             # named so exactly ("Deal" folds like Syria's Da'el, but is not written so)
             sure = [(r, row) for r, row in rows if _sure(r, row) and any(
-                _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))]
+                _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))
+                or " " in cand.text and _own_name(cand.text, row)]
             if not sure and (rows or " " not in cand.text):
                 return None if cand.method == "lookup" or " " not in cand.text else []
             rows = sure
@@ -392,6 +393,12 @@ NOTABLE_TOWN = 100_000
 def _named_exactly(name: str, names: list[str]) -> bool:
     wanted = ascii_fold(name)
     return any(ascii_fold(n) == wanted for n in names)
+
+
+def _own_name(name: str, row: dict) -> bool:
+    """The reference's own name begins so ("New York" City), not a translation among its
+    alternate names (Casablanca's "White House")."""
+    return ascii_fold(row["name"]).startswith(ascii_fold(name))
 
 
 def _sure(reading: Resolution, row: dict) -> bool:

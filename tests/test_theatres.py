@@ -1,0 +1,131 @@
+"""Every theatre: the general rules of extraction, resolution and geocoding, each on a
+sentence of the kind reports write, with the real model and the real reference."""
+
+from __future__ import annotations
+
+import pytest
+
+from gazetteer.acronyms import initials_match, long_form_start, looks_like_acronym
+from gazetteer.english import all_common_words, is_common_word
+from gazetteer.pipeline import analyse
+from gazetteer.types import Document
+
+
+def mentions(engine, text: str) -> list[tuple[str, str, str, str | None]]:
+    """(text, kind, entity id, country of the place) per mention."""
+    ((_, found, entities),) = analyse(engine, [Document("t", text, "t", "t")])
+    places = {e.id: e.place for e in entities}
+    return [(m.text, m.kind, m.entity_id,
+             places[m.entity_id].country if places.get(m.entity_id) else None) for m in found]
+
+
+@pytest.mark.parametrize("acronym, words, start", [
+    ("AA", "Arakan Army", 0),
+    ("RSF", "the Rapid Support Forces", 1),
+    ("TTP", "Tehrik - i - Taliban Pakistan", 0),
+    ("JNIM", "Jama'at Nusrat al - Islam wal - Muslimin", 0),
+    ("FARDC", "Forces Armées de la République Démocratique du Congo", 0),
+    ("TDF", "fighting by Tigray Defense Forces", 2),
+    ("ADF", "Allied Democratic Forces", 0),
+    ("AA", "Rebels of the Army", None),
+    ("FGN", "Northeastern War Front", None),
+])
+def test_long_forms_are_found_by_their_initials(acronym, words, start):
+    assert long_form_start(acronym, words.split()) == start
+
+
+@pytest.mark.parametrize("word, expected", [("RSF", True), ("M23", True), ("FARDC", True),
+                                             ("UN", True), ("The", False), ("Tuesday", False),
+                                             ("IS-Sahel", False)])
+def test_what_looks_like_an_acronym(word, expected):
+    assert looks_like_acronym(word) is expected
+
+
+def test_initials_leave_no_stray_word():
+    assert not initials_match("RSF", "Rapid Support Forces Command".split())
+
+
+@pytest.mark.parametrize("name, common", [("Some", True), ("West", True), ("Deal", True),
+                                          ("White House", True), ("Aleppo", False),
+                                          ("Kharkiv", False), ("Freedom Square", True),
+                                          ("New York", True)])
+def test_ordinary_english_words(name, common):
+    assert all_common_words(name) is common
+    assert is_common_word(name.split()[0]) or not common
+
+
+def test_a_defined_acronym_binds_to_its_long_form_for_the_whole_document(engine):
+    found = mentions(engine, "Fighting between the Arakan Army (AA) and the junta went on in "
+                             "Rakhine State. The AA said it held the town.")
+    groups = {(t, e) for t, k, e, _ in found if k == "armed_group"}
+    assert groups == {("Arakan Army", "ag-arakan-army"), ("AA", "ag-arakan-army")}
+    assert ("Rakhine State", "place", "adm1-mm-16", "MM") in found
+
+
+def test_an_unknown_defined_group_and_its_acronym_are_one_entity(engine):
+    found = mentions(engine, "The Kivu Liberation Front (KLF) raided Walikale. Later the KLF "
+                             "withdrew.")
+    ids = {e for t, k, e, _ in found if k == "armed_group"}
+    assert len(ids) == 1 and ids.pop().startswith("group-x-")
+    assert [t for t, k, _, _ in found if k == "armed_group"] == ["Kivu Liberation Front",
+                                                                 "KLF", "KLF"]
+
+
+@pytest.mark.parametrize("text, group", [
+    ("ADF fighters killed civilians near Beni in North Kivu province.", "ag-adf-drc"),
+    ("Separatists of the ADF attacked Bamenda in Cameroon's North-West Region.",
+     "ag-adf-ambazonia"),
+    ("The RSF shelled El Fasher in North Darfur and then entered Omdurman.", "ag-rsf-sudan"),
+    ("In Cabo Delgado, Rwanda Security Forces (RSF) retook Mocímboa da Praia. The RSF said.",
+     "ag-rwanda-security-forces-mozambique"),
+])
+def test_shared_acronyms_are_read_in_the_documents_theatre(engine, text, group):
+    found = [e for t, k, e, _ in mentions(engine, text) if k == "armed_group"]
+    assert found and set(found) == {group}
+
+
+def test_branches_keep_their_own_ids(engine):
+    found = mentions(engine, "ISWAP fighters attacked Monguno in Borno State, while JNIM "
+                             "struck Djibo in Burkina Faso.")
+    groups = [e for _, k, e, _ in found if k == "armed_group"]
+    assert groups == ["ag-iswap", "ag-jnim"]
+    assert ("Borno State", "place", "adm1-ng-bo", "NG") in found
+
+
+def test_towns_the_model_misses_are_looked_up_in_their_theatre(engine):
+    found = mentions(engine, "Russian forces shelled Vovchansk and Lyptsi in Kharkiv Oblast.")
+    assert [(t, c) for t, k, _, c in found if k == "place"] == [
+        ("Vovchansk", "UA"), ("Lyptsi", "UA"), ("Kharkiv Oblast", "UA")]
+
+
+def test_ordinary_words_are_not_towns(engine):
+    assert mentions(engine, "Some residents fled. West of the town, Deal was struck.") == []
+
+
+def test_common_words_need_the_places_own_name(engine):
+    found = mentions(engine, "Officials in New York and at the White House met on Monday.")
+    assert ("New York", "place", "gn-5128581", "US") in found
+    assert all(c != "MA" for *_, c in found)  # not Casablanca, "the white house"
+
+
+def test_an_unresolved_span_with_a_verb_does_not_hide_places(engine):
+    found = mentions(engine, "Jaish al-Islam left Douma for Jarablus on Tuesday.")
+    assert [t for t, *_ in found] == ["Jaish al-Islam", "Douma", "Jarablus"]
+
+
+def test_spans_lose_and_citation_marks_and_modifiers(engine):
+    found = mentions(engine, "Government forces fought ISIS and Nusra near Ariha,[66] in "
+                             "Idlib. UAE-backed fighters took Ataq.")
+    texts = [t for t, *_ in found]
+    assert "Nusra" in texts and "and Nusra" not in texts
+    assert "Ariha" in texts and "UAE" in texts
+
+
+def test_nationality_and_military_is_not_a_named_group(engine):
+    found = mentions(engine, "The Russian military denied striking Kharkiv.")
+    assert [k for _, k, _, _ in found] == ["place"]
+
+
+def test_a_region_named_as_such_is_the_region(engine):
+    found = mentions(engine, "Clashes spread across North Kivu province and Ituri.")
+    assert ("North Kivu province", "place", "adm1-cd-nk", "CD") in found
