@@ -231,6 +231,26 @@ def evaluate(settings: Settings, gold: tuple[Path, ...], baseline: bool, example
 
 
 @main.command()
+@click.pass_obj
+def registry(settings: Settings) -> None:
+    """Summarise the armed-group registry: groups per region file and per country."""
+    from collections import Counter
+
+    from .normalise import Registry
+
+    loaded = Registry.load(settings.data_dir)
+    files = sorted((settings.data_dir / "armed_groups").glob("*.json"))
+    per_file = {path.stem: len(json.loads(path.read_text("utf-8"))["groups"]) for path in files}
+    countries = Counter(c for g in loaded.groups.values() for c in g.get("countries") or [])
+    sourced = sum(1 for g in loaded.groups.values() if g.get("source"))
+    click.echo(f"{len(loaded.groups)} armed groups in {len(files)} files, "
+               f"{sourced} with a source; {len(countries)} countries, "
+               f"{sum(1 for n in countries.values() if n >= 5)} with 5 or more groups")
+    click.echo("  " + ", ".join(f"{name} {n}" for name, n in per_file.items()))
+    click.echo("  " + ", ".join(f"{c} {n}" for c, n in countries.most_common(40)))
+
+
+@main.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.pass_obj
