@@ -16,8 +16,9 @@ def registry():
 
 
 def test_registry_is_curated_and_consistent(registry):
-    groups = json.loads((DATA / "armed_groups.json").read_text("utf-8"))["groups"]
-    assert len(groups) >= 60
+    groups = [g for path in sorted((DATA / "armed_groups").glob("*.json"))
+              for g in json.loads(path.read_text("utf-8"))["groups"]]
+    assert len(groups) >= 600
     ids = [g["id"] for g in groups]
     assert len(ids) == len(set(ids))
     for group in groups:
