@@ -60,8 +60,8 @@ def main() -> None:
                                      plan["geonames_rows"], pools)
         geonames.bench_geonames(results, reference, dump, plan["geonames_rows"])
     if "long" in args.only:
-        reports.bench_long_document(results, reference, corpora[max(plan["sizes"])][1],
-                                    plan["long_repeats"])
+        texts = corpus.documents(reports.LONG_SOURCE_DOCS, pools, corpus.sentence_templates())
+        reports.bench_long_document(results, reference, texts, plan["long_repeats"])
     if "neighbours" in args.only:
         reports.bench_neighbours(results, reference)
     print()

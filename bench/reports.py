@@ -14,6 +14,7 @@ from gazetteer.types import Document, Entity, Mention
 from .common import Results, fresh_copy, median, settings_for, timed
 
 LONG_CHARS = 1_000_000
+LONG_SOURCE_DOCS = 1_200  # bench documents average ~990 characters: enough to pass LONG_CHARS
 
 
 def bench_long_document(results: Results, reference: Path, texts: list[str],
@@ -21,6 +22,7 @@ def bench_long_document(results: Results, reference: Path, texts: list[str],
     """The same words ingested as short documents and as one long one (the short texts
     joined by blank lines until the long one passes 1,000,000 characters)."""
     long_text, short = _long_and_short(texts)
+    assert len(long_text) > LONG_CHARS, len(long_text)
     words = sum(len(t.split()) for t in short)
     engine = open_engine(settings_for(fresh_copy(reference, "long-load.db")))
     nlp = engine.nlp
