@@ -13,16 +13,16 @@ import psutil
 from gazetteer import store
 from gazetteer.config import Settings
 
-from . import api, corpus, geonames, ingest, resolve
+from . import api, corpus, geonames, ingest, reports, resolve
 from .common import WORK, Results, reference_db
 
-SECTIONS = ("ingest", "rss", "resolve", "api", "geonames")
+SECTIONS = ("ingest", "rss", "resolve", "api", "geonames", "long", "neighbours")
 FULL = {"sizes": (1_000, 10_000), "repeats": {1_000: 3, 10_000: 1}, "names": 100_000,
         "resolve_repeats": 3, "requests": 2_000, "api_repeats": 3, "export_repeats": 3,
-        "geonames_rows": 2_000_000, "rss_size": 10_000, "rss_workers": (2,)}
+        "geonames_rows": 2_000_000, "rss_size": 10_000, "rss_workers": (2,), "long_repeats": 3}
 QUICK = {"sizes": (1_000,), "repeats": {1_000: 1}, "names": 20_000, "resolve_repeats": 1,
          "requests": 400, "api_repeats": 1, "export_repeats": 1, "geonames_rows": 200_000,
-         "rss_size": 1_000, "rss_workers": (1, 2)}
+         "rss_size": 1_000, "rss_workers": (1, 2), "long_repeats": 1}
 
 
 def main() -> None:
@@ -59,6 +59,11 @@ def main() -> None:
         dump = corpus.write_geonames(WORK / f"geonames-{plan['geonames_rows']}.txt",
                                      plan["geonames_rows"], pools)
         geonames.bench_geonames(results, reference, dump, plan["geonames_rows"])
+    if "long" in args.only:
+        texts = corpus.documents(reports.LONG_SOURCE_DOCS, pools, corpus.sentence_templates())
+        reports.bench_long_document(results, reference, texts, plan["long_repeats"])
+    if "neighbours" in args.only:
+        reports.bench_neighbours(results, reference)
     print()
     print(table(results, args, time.perf_counter() - started))
 

@@ -64,30 +64,63 @@ def build(settings: Settings, force: bool) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@click.option("--urls", "url_list", type=click.Path(path_type=Path), default=None,
+              help="A file of URLs to fetch, one a line ('#' starts a comment).")
+@click.option("--published", default=None,
+              help="Publication date (ISO 8601) for every document of this ingest, "
+                   "instead of the dates found in them.")
 @click.pass_obj
-def ingest(settings: Settings, paths: tuple[str, ...]) -> None:
-    """Ingest files, folders (recursively) or - for standard input."""
-    from .ingest import read_stdin
-    from .pipeline import Report, ingest_document, run
+def ingest(settings: Settings, paths: tuple[str, ...], url_list: Path | None,
+           published: str | None) -> None:
+    """Ingest files, folders (recursively), http(s) URLs of pages, PDFs or RSS/Atom feeds,
+    or - for standard input."""
+    from .pipeline import run
+    from .sources import read_url_list
 
-    engine = _engine(settings)
-    report = Report()
-    if "-" in paths:
-        doc = read_stdin(settings.max_document_bytes)
-        created, mentions = ingest_document(engine, doc)
-        (report.added if created else report.unchanged).append(doc.source)
-        report.mentions += len(mentions)
-    files = [Path(p) for p in paths if p != "-"]
-    if files:
-        more = run(engine, files)
-        report.added += more.added
-        report.unchanged += more.unchanged
-        report.skipped += more.skipped
-        report.mentions += more.mentions
+    if not paths and url_list is None:
+        raise click.UsageError("give files, folders, URLs, - or --urls FILE")
+    if published is not None:
+        _check_published(published)  # before the model loads
+    sources: list = [_stdin_document(settings) if p == "-" else p for p in paths]
+    if url_list is not None:
+        sources += read_url_list(url_list)
+    report = run(_engine(settings), _dated(settings, sources, published))
     _print_report(report)
     if report.skipped and not report.added and not report.unchanged:
         sys.exit(1)
+
+
+def _check_published(value: str) -> None:
+    from .sources.dates import iso_date_or_datetime
+
+    if iso_date_or_datetime(value) is None:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date or datetime",
+                                 param_hint="--published")
+
+
+def _stdin_document(settings: Settings):
+    """Standard input's Document, or its Skipped when it cannot be read."""
+    from .errors import DocumentTooLarge, UnreadableDocument
+    from .sources import Skipped, read_stdin
+
+    try:
+        return read_stdin(settings.max_document_bytes, settings.raw_html_text)
+    except (UnreadableDocument, DocumentTooLarge) as exc:
+        return Skipped("<stdin>", exc.message.split(": ", 1)[-1])
+
+
+def _dated(settings: Settings, sources: list, published: str | None):
+    """The sources, or their documents each with the given publication date."""
+    from .pipeline import read
+    from .sources import with_published
+    from .types import Document
+
+    if published is None:
+        yield from sources
+        return
+    for item in read(settings, sources):
+        yield with_published(item, published) if isinstance(item, Document) else item
 
 
 def _print_report(report) -> None:
@@ -146,27 +179,55 @@ def entities(settings: Settings, kind: str | None, q: str | None, limit: int) ->
 
 
 @main.command()
-@click.argument("fmt", type=click.Choice(["geojson", "csv", "kml"]))
+@click.argument("fmt", type=click.Choice(["geojson", "csv", "kml", "mentions"]))
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
-@click.option("--kind", type=click.Choice(["place", "armed_group"]), default="place",
-              help="Armed groups have no coordinates: CSV only.")
+@click.option("--kind", type=click.Choice(["place", "armed_group"]), default=None,
+              help="Armed groups have no coordinates: CSV only. Default: place (mentions: both).")
 @click.option("--group", default=None, help="Only entities mentioned alongside this group id.")
 @click.option("--country", default=None, help="ISO country code, e.g. SY.")
 @click.option("--bbox", default=None, help="west,south,east,north")
+@click.option("--since", default=None, help="Only documents published on or after this ISO date.")
+@click.option("--until", default=None, help="Only documents published on or before this ISO date.")
+@click.option("--entity", default=None, help="mentions: only this entity's.")
+@click.option("--as", "mentions_as", type=click.Choice(["csv", "geojson"]), default="csv",
+              help="mentions: CSV (every mention) or GeoJSON (mentions of located places).")
 @click.pass_obj
-def export(settings: Settings, fmt: str, output, kind: str, group: str | None,
-           country: str | None, bbox: str | None) -> None:
-    """Write the places (or the armed groups) as GeoJSON, CSV or KML."""
+def export(settings: Settings, fmt: str, output, kind: str | None, group: str | None,
+           country: str | None, bbox: str | None, since: str | None, until: str | None,
+           entity: str | None, mentions_as: str) -> None:
+    """Write the places (or the armed groups) as GeoJSON, CSV or KML, or every mention
+    (who was named where, when, and alongside which groups) as CSV or GeoJSON."""
     from . import formats, store
 
     db = store.open_db(settings.database, create=False)
-    if group:
-        store.get_entity(db, group)
-    selection = formats.Selection(kind, group, country, _parse_bbox(bbox))
-    write = {"geojson": formats.geojson_chunks, "csv": formats.csv_chunks,
-             "kml": formats.kml_chunks}[fmt]
-    for chunk in write(db, selection):
+    for entity_id in (group, entity):
+        if entity_id:
+            store.get_entity(db, entity_id)
+    period = (_parse_date(since, "--since"), _parse_date(until, "--until"))
+    if fmt == "mentions":
+        mentions = formats.MentionSelection(kind, entity, group, country, _parse_bbox(bbox),
+                                            *period)
+        if mentions_as == "geojson":
+            formats.require_located_mentions(mentions)
+        chunks = (formats.mentions_geojson_chunks if mentions_as == "geojson"
+                  else formats.mentions_csv_chunks)(db, mentions)
+    else:
+        selection = formats.Selection(kind or "place", group, country, _parse_bbox(bbox),
+                                      *period)
+        write = {"geojson": formats.geojson_chunks, "csv": formats.csv_chunks,
+                 "kml": formats.kml_chunks}[fmt]
+        chunks = write(db, selection)
+    for chunk in chunks:
         output.write(chunk)
+
+
+def _parse_date(raw: str | None, option: str) -> str | None:
+    from .formats import parse_date
+
+    try:
+        return parse_date(raw, option) if raw else None
+    except BadInput as exc:
+        raise click.BadParameter(exc.message, param_hint=option) from None
 
 
 def _parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:

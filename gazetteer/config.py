@@ -41,13 +41,21 @@ class Settings:
     min_city_population: int = _setting(500, "GeoNames cities table to load at build time")
     geocoder: str = _setting("offline", '"offline" (GeoNames + curated data) or "nominatim" '
                                         "(online, opt-in)")
-    user_agent: str = _setting("gazetteer/0.1", "sent to online geocoders")
+    user_agent: str = _setting("gazetteer/0.1", "sent to online geocoders and to the sites "
+                                                "`gazetteer ingest URL` fetches")
     nominatim_min_delay: float = _setting(1.0, "seconds between online geocoder calls (their "
                                                "usage policy)")
     fuzzy_threshold: float = _setting(90.0, "rapidfuzz ratio (0-100) needed to accept a fuzzy "
                                             "name match")
     max_document_bytes: int = _setting(10 * 1024 * 1024,
-                                       "larger documents are refused (API: 413)")
+                                       "larger documents are refused (API: 413); "
+                                       "anything smaller is analysed in pieces")
+    fetch_delay: float = _setting(1.0, "seconds between requests to one site when ingesting "
+                                       "URLs (longer if its robots.txt asks)")
+    fetch_timeout: float = _setting(30.0, "seconds a URL may take to download before it is "
+                                          "skipped")
+    raw_html_text: bool = _setting(False, "ingest all visible text of HTML pages (menus, "
+                                          "sidebars, footers) instead of the main text only")
     api_token: str = _setting("", "bearer token for write endpoints; empty means writes are "
                                   "refused")
     private_reads: bool = _setting(False, "when true, read endpoints need the token as well")

@@ -76,3 +76,11 @@ class BadSetting(GazetteerError):
 
     status = 500
     code = "bad_setting"
+
+
+class AnalysisFailed(GazetteerError):
+    """A document the model, the resolver or the geocoder failed on (in a batch, that one
+    document is reported as skipped and the others are stored)."""
+
+    status = 500
+    code = "analysis_failed"

@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from itertools import islice
 from xml.sax.saxutils import escape, quoteattr
 
@@ -36,17 +37,28 @@ def extract_result(doc: Document, mentions: list[Mention], entities: list[Entity
 @dataclass(frozen=True)
 class Selection:
     """Which entities an export holds: one kind, optionally only those mentioned alongside a
-    group (same sentence), in a country, or inside a bounding box (west, south, east, north)."""
+    group (same sentence), in a country, inside a bounding box (west, south, east, north),
+    or in documents published between since and until (ISO dates, inclusive)."""
 
     kind: str = "place"
     group: str | None = None
     country: str | None = None
     bbox: tuple[float, float, float, float] | None = None
+    since: str | None = None
+    until: str | None = None
 
 
 FEATURE_COLUMNS = ("id", "name", "kind", "geonameid", "country", "admin1", "feature",
                    "precision", "confidence", "status", "geocoder", "mentions", "documents")
 GROUP_COLUMNS = ("id", "name", "kind", "type", "parent", "mentions", "documents")
+
+
+def parse_date(raw: str, name: str = "date") -> str:
+    """An ISO date (YYYY-MM-DD), checked: the API's and the CLI's one reading of since/until."""
+    try:
+        return date.fromisoformat(raw.strip()).isoformat()
+    except ValueError:
+        raise BadInput(f"{name} must be an ISO date (YYYY-MM-DD), not {raw[:40]!r}") from None
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
@@ -70,7 +82,8 @@ def require_located(selection: Selection) -> None:
 def _located(db: sqlite_utils.Database, selection: Selection):
     require_located(selection)
     return store.iter_entities(db, "place", selection.group, selection.country,
-                               selection.bbox, located=True)
+                               selection.bbox, located=True, since=selection.since,
+                               until=selection.until)
 
 
 def feature(row: dict, aliases: list[str], groups: list[dict]) -> dict:
@@ -114,8 +127,9 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
     extra = ("latitude", "longitude", "aliases", "armed_groups") if place else (
         "aliases", "places")
     rows = store.iter_entities(db, selection.kind, selection.group, selection.country,
-                               selection.bbox)
+                               selection.bbox, since=selection.since, until=selection.until)
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer)
     writer.writerow([*columns, *extra])
     for chunk in _chunks(rows):
@@ -128,6 +142,11 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
         buffer.seek(0)
         buffer.truncate()
     yield buffer.getvalue()
+
+
+# A byte-order mark opens every CSV: without it Excel reads UTF-8 as the local code page
+# and shows Arabic names and diacritics as mojibake.
+BOM = "\ufeff"
 
 
 # A text cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
@@ -175,3 +194,81 @@ def _placemark(row: dict, aliases: list[str], groups: list[dict]) -> str:
 
 def _xml(value) -> str:
     return escape("" if value is None else str(value))
+
+
+# ---- mentions: who was named where, when, and by whom --------------------------------------
+
+@dataclass(frozen=True)
+class MentionSelection:
+    """Which mentions an export holds: of one kind or entity, of entities in a country or
+    a bounding box, in sentences naming a group, in documents published between since and
+    until (ISO dates, inclusive)."""
+
+    kind: str | None = None
+    entity: str | None = None
+    group: str | None = None
+    country: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+MENTION_COLUMNS = ("document_id", "title", "url", "published", "entity_id", "name", "kind",
+                   "latitude", "longitude", "text", "sentence", "groups", "page")
+
+
+def _mentions(db: sqlite_utils.Database, selection: MentionSelection, located: bool = False):
+    return store.iter_mentions(db, selection.kind, selection.entity, selection.group,
+                               selection.country, selection.bbox, selection.since,
+                               selection.until, located=located)
+
+
+def _groups(row: dict) -> list[str]:
+    return sorted(orjson.loads(row["groups"] or "[]"))
+
+
+def mentions_csv_chunks(db: sqlite_utils.Database,
+                        selection: MentionSelection = MentionSelection()) -> Iterator[str]:
+    """Stream one CSV row per mention (MENTION_COLUMNS; groups joined with "|")."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer)
+    writer.writerow(MENTION_COLUMNS)
+    for chunk in _chunks(_mentions(db, selection)):
+        for row in chunk:
+            row["groups"] = "|".join(_groups(row))
+            writer.writerow([_cell(row[c]) for c in MENTION_COLUMNS])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def require_located_mentions(selection: MentionSelection) -> None:
+    """Checked before the first byte: armed groups have no coordinates of their own."""
+    if selection.kind == "armed_group":
+        raise BadInput("only places have coordinates: export armed-group mentions as CSV")
+
+
+def mention_feature(row: dict) -> dict:
+    """One Feature per mention of a located entity; the same columns as the CSV."""
+    properties = {c: row[c] for c in MENTION_COLUMNS if c not in ("latitude", "longitude")}
+    properties["groups"] = _groups(row)
+    point = Point(row["longitude"], row["latitude"])
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": point.geojson()},
+            "properties": properties}
+
+
+def mentions_geojson_chunks(db: sqlite_utils.Database,
+                            selection: MentionSelection = MentionSelection()
+                            ) -> Iterator[str]:
+    """Stream a FeatureCollection of the mentions of entities with coordinates."""
+    require_located_mentions(selection)
+    features = (orjson.dumps(mention_feature(row)).decode()
+                for row in _mentions(db, selection, located=True))
+    yield '{"type": "FeatureCollection", "features": ['
+    separator = ""
+    for chunk in _chunks(features):
+        yield separator + ",\n".join(chunk)
+        separator = ",\n"
+    yield "]}\n"

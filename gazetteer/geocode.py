@@ -8,7 +8,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import sqlite_utils
 from geopy.exc import GeopyError
@@ -103,6 +103,14 @@ class DocumentContext:
 
     countries: Weights
     anchors: list[Point]
+    # Nearest-anchor distance per point, asked for once per mention: computing it anew
+    # against every anchor made a long report's geocoding quadratic in its mentions.
+    _nearest: dict[Point, float] = field(default_factory=dict)
+
+    def nearest_km(self, point: Point) -> float:
+        if point not in self._nearest:
+            self._nearest[point] = min(distance_km(point, a) for a in self.anchors)
+        return self._nearest[point]
 
     def share(self, country: str | None) -> float:
         total = sum(self.countries.values())
@@ -151,7 +159,7 @@ def document_context(db: sqlite_utils.Database,
         if (weight == 1.0 and len(rows) == 1 and row["lat"] is not None
                 and row["feature"] not in AREA_FEATURES):
             anchors.append(Point(row["lon"], row["lat"]))
-    return DocumentContext(counts, anchors)
+    return DocumentContext(counts, list(dict.fromkeys(anchors)))  # each sure place once
 
 
 # Spans that needed consent (looked up, or labelled person/organisation) are weaker evidence.
@@ -211,7 +219,7 @@ def _fit(reading: Resolution, row: dict, context: DocumentContext,
         if share:
             why.append(f"{row['country']} is {share:.0%} of the document's places")
     if context.anchors and row["lat"] is not None:
-        nearest = min(distance_km(Point(row["lon"], row["lat"]), a) for a in context.anchors)
+        nearest = context.nearest_km(Point(row["lon"], row["lat"]))
         score += 0.3 * max(0.0, 1 - nearest / 500)
         why.append(f"{nearest:.0f} km from the nearest sure place")
     if row["feature"] in ("country", "continent"):

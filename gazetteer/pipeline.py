@@ -16,17 +16,22 @@ from tqdm import tqdm
 
 from . import store
 from .config import Settings
+from .errors import AnalysisFailed
 from .extract import GazetteerMatcher, extract_candidates, load_nlp
 from .fold import fold_name
 from .geocode import PlaceLocator, make_online_geocoder
-from .ingest import Skipped, read_paths
 from .normalise import Registry, Resolver
+from .pieces import shifted, split_text
 from .reference import build_reference
 from .resolve import NameClusters, group_countries, link_mentions, resolve_candidates
+from .sources import Fetcher, Skipped, read_paths, read_url
 from .types import Document, Entity, Mention, Resolved
 
 T = TypeVar("T")
 Analysed = tuple[Document, list[Mention], list[Entity]]
+# What run() reads: files and folders, http(s) URLs (pages, PDFs, feeds), or documents
+# already read (and the Skipped of those that could not be).
+Source = Path | str | Document | Skipped
 
 
 @dataclass
@@ -96,25 +101,83 @@ class Report:
             self.added.append(doc.source)
             self.mentions += len(mentions)
 
+    def set_aside_failures(self, batch: list[Analysed | Skipped]) -> list[Analysed]:
+        """The analysed documents of a batch; the failed ones are noted as skipped."""
+        self.skipped += [item for item in batch if isinstance(item, Skipped)]
+        return [item for item in batch if not isinstance(item, Skipped)]
 
-def run(engine: Engine, paths: Iterable[Path]) -> Report:
-    """Ingest the files and folders into the database; re-ingesting changes nothing.
+
+def run(engine: Engine, sources: Iterable[Source]) -> Report:
+    """Ingest files, folders, URLs or documents into the database; re-ingesting changes
+    nothing, and a document that fails is reported, not fatal to the batch.
     read -> extract -> resolve -> geocode -> store, batch by batch."""
     report = Report()
-    docs = new_documents(engine, read_paths(paths, engine.settings.max_document_bytes), report)
-    for batch in batched(with_progress(analyse(engine, docs), len(docs)), SAVE_BATCH):
-        store.save_documents(engine.db, batch)
-        report.record(batch)
+    docs = new_documents(engine, read(engine.settings, sources), report)
+    for batch in batched(with_progress(analyse_each(engine, docs), len(docs)), SAVE_BATCH):
+        analysed = report.set_aside_failures(batch)
+        store.save_documents(engine.db, analysed)
+        report.record(analysed)
     return report
 
 
+def read(settings: Settings, sources: Iterable[Source]) -> Iterator[Document | Skipped]:
+    """The documents of each source in turn: URLs through one polite fetcher, made on
+    the first URL; a file or URL that cannot be read is yielded as Skipped."""
+    fetcher: Fetcher | None = None
+    for source in sources:
+        if isinstance(source, (Document, Skipped)):
+            yield source
+        elif isinstance(source, str) and is_url(source):
+            fetcher = fetcher or make_fetcher(settings)
+            yield from read_url(source, fetcher, settings.raw_html_text)
+        else:
+            yield from read_paths([Path(source)], settings.max_document_bytes,
+                                  settings.raw_html_text)
+
+
+def is_url(text: str) -> bool:
+    return text.lower().startswith(("http://", "https://"))
+
+
+def make_fetcher(settings: Settings) -> Fetcher:
+    return Fetcher(settings.user_agent, settings.fetch_delay, settings.fetch_timeout,
+                   settings.max_document_bytes)
+
+
 def analyse(engine: Engine, docs: list[Document]) -> Iterator[Analysed]:
-    """Extract, resolve and geocode documents without storing anything."""
+    """Extract, resolve and geocode documents without storing anything; raises
+    AnalysisFailed for a document that fails."""
+    for item, doc in zip(analyse_each(engine, docs), docs):
+        if isinstance(item, Skipped):
+            raise AnalysisFailed(f"{doc.source}: {item.reason}")
+        yield item
+
+
+def analyse_each(engine: Engine, docs: list[Document]) -> Iterator[Analysed | Skipped]:
+    """analyse, with each document that fails yielded as Skipped, with the reason."""
     for doc, resolved in zip(docs, resolve_texts(engine, [d.text for d in docs])):
-        hints = group_countries(resolved, engine.registry)
-        located = engine.locator.locate(doc.text, resolved, hints)
-        mentions, entities = link_mentions(doc, located, engine.registry, engine.clusters)
+        if isinstance(resolved, Failed):
+            yield Skipped(doc.source, resolved.reason)
+            continue
+        try:
+            hints = group_countries(resolved, engine.registry)
+            located = engine.locator.locate(doc.text, resolved, hints)
+            mentions, entities = link_mentions(doc, located, engine.registry, engine.clusters)
+        except Exception as exc:  # one document's failure is reported, never the batch's
+            yield Skipped(doc.source, failure_reason(exc))
+            continue
         yield doc, mentions, entities
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A text the model or the resolver failed on (picklable, from worker processes)."""
+
+    reason: str
+
+
+def failure_reason(exc: Exception) -> str:
+    return f"could not be analysed ({type(exc).__name__}: {exc})"[:500]
 
 
 def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]:
@@ -156,7 +219,7 @@ def with_progress(items: Iterable[T], total: int) -> Iterable[T]:
                 disable=None if total > 20 else True)
 
 
-def resolve_texts(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]]:
+def resolve_texts(engine: Engine, texts: list[str]) -> Iterator[list[Resolved] | Failed]:
     """The extract and resolve stages for each text, in worker processes for large
     batches (the spaCy model is most of the time)."""
     workers = engine.settings.workers if len(texts) > 1 else 1  # forking costs more than one doc
@@ -165,10 +228,32 @@ def resolve_texts(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]]:
     return _resolved(engine, texts)
 
 
-def _resolved(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]]:
-    for spacy_doc in engine.nlp.pipe(texts, batch_size=engine.settings.batch_size):
-        candidates = extract_candidates(spacy_doc)
-        yield resolve_candidates(candidates, engine.resolver.resolve, engine.is_demonym,
+def _resolved(engine: Engine, texts: list[str]) -> Iterator[list[Resolved] | Failed]:
+    """Texts a model batch at a time; when a batch fails, its texts one by one, so only
+    the text at fault is lost."""
+    for chunk in batched(texts, engine.settings.batch_size):
+        try:
+            yield from list(_resolved_chunk(engine, chunk))
+        except Exception:
+            for text in chunk:
+                try:
+                    yield from list(_resolved_chunk(engine, [text]))
+                except Exception as exc:
+                    yield Failed(failure_reason(exc))
+
+
+def _resolved_chunk(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]]:
+    """Long texts go to the model in pieces (cut between paragraphs, far under its
+    max_length), whose candidates are placed back in the whole text before resolution."""
+    pieces = [(n, offset, piece) for n, text in enumerate(texts)
+              for offset, piece in split_text(text)]
+    spacy_docs = engine.nlp.pipe((piece for _, _, piece in pieces),
+                                 batch_size=engine.settings.batch_size)
+    candidates: list[list] = [[] for _ in texts]
+    for (n, offset, _), spacy_doc in zip(pieces, spacy_docs):
+        candidates[n] += [shifted(c, offset) for c in extract_candidates(spacy_doc)]
+    for found in candidates:
+        yield resolve_candidates(found, engine.resolver.resolve, engine.is_demonym,
                                  engine.resolver.lookup_place)
 
 
@@ -176,7 +261,7 @@ _WORKER: Engine | None = None  # the engine of a forked worker process
 
 
 def _resolved_in_workers(engine: Engine, texts: list[str],
-                         workers: int) -> Iterator[list[Resolved]]:
+                         workers: int) -> Iterator[list[Resolved] | Failed]:
     """_resolved in forked processes, batch by batch, in order. The model, the resolver and
     its caches are inherited by fork, not pickled; only texts and results are. (spaCy's own
     n_process parallelises the model alone, leaving resolution to this process: 2 workers
@@ -200,6 +285,6 @@ def _init_worker(engine: Engine) -> None:
     _WORKER = replace(engine, resolver=resolver)
 
 
-def _resolved_batch(texts: list[str]) -> list[list[Resolved]]:
+def _resolved_batch(texts: list[str]) -> list[list[Resolved] | Failed]:
     assert _WORKER is not None
     return list(_resolved(_WORKER, texts))

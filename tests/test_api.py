@@ -110,7 +110,7 @@ def test_geojson_filters_by_group_and_csv(client):
     everything = client.get("/api/gazetteer.geojson").get_json()
     assert 0 < len(nusra["features"]) < len(everything["features"])
     csv_text = client.get("/api/gazetteer.csv").get_data(as_text=True)
-    assert csv_text.splitlines()[0].startswith("id,name,kind")
+    assert csv_text.splitlines()[0].startswith("\ufeffid,name,kind")
     places = client.get("/api/entities?kind=place").get_json()["total"]
     # CSV keeps the places that could not be located too, with empty coordinates.
     assert len(csv_text.splitlines()) == places + 1 > len(everything["features"]) + 1

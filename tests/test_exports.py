@@ -33,7 +33,9 @@ def features(client, query: str = "") -> list[dict]:
 def csv_rows(client, query: str = "") -> list[dict]:
     response = client.get(f"/api/gazetteer.csv{query}")
     assert response.status_code == 200
-    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffid,")  # the byte-order mark Excel needs for UTF-8
+    return list(csv.DictReader(io.StringIO(text[1:])))
 
 
 def test_geojson_keeps_every_attribute(client):
@@ -124,7 +126,7 @@ def test_cli_exports_with_filters(seeded_db, tmp_path):
     kml = run("kml", "--country", "SY")
     assert kml.exit_code == 0 and "<Placemark" in kml.output
     groups = run("csv", "--kind", "armed_group")
-    assert groups.exit_code == 0 and groups.output.startswith("id,name,kind,type")
+    assert groups.exit_code == 0 and groups.output.startswith("\ufeffid,name,kind,type")
     refused = run("geojson", "--kind", "armed_group")
     assert refused.exit_code == 1 and "only places have coordinates" in refused.output
     bad = run("geojson", "--bbox", "1,2")
@@ -146,7 +148,8 @@ def test_schema_1_database_migrates_keeping_its_data(tmp_path, seeded_db):
             entity_id TEXT NOT NULL, kind TEXT NOT NULL, start INTEGER NOT NULL,
             "end" INTEGER NOT NULL, text TEXT NOT NULL, sentence TEXT, method TEXT,
             confidence REAL, resolution TEXT);
-        INSERT INTO mentions_v1 SELECT * FROM mentions;
+        INSERT INTO mentions_v1 SELECT id, document_id, entity_id, kind, start, "end", text,
+            sentence, method, confidence, resolution FROM mentions;
         DROP TABLE mentions;
         ALTER TABLE mentions_v1 RENAME TO mentions;
         UPDATE meta SET value = '1' WHERE key = 'schema_version';

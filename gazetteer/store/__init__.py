@@ -16,8 +16,10 @@ from .write import (  # noqa: F401
 from .read import (  # noqa: F401
     count_rows, document_mentions, entities_by_alias_key, entity_aliases, entity_counts,
     entity_mentions, entity_names, fts_query, get_document, get_entity, list_documents,
-    list_entities, merged_ids, neighbours)
+    list_entities, merged_ids, neighbours, dated_documents)
 from .curate import (  # noqa: F401
     curate_entity, curation_log, merge_entities, record_curation)
 from .export import (  # noqa: F401
-    iter_entities, iter_geocoded_places)
+    iter_entities, iter_geocoded_places, iter_mentions)
+from .derived import (  # noqa: F401
+    refresh_co_mentions, refresh_seen)

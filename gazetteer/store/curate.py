@@ -7,6 +7,7 @@ import json
 import sqlite_utils
 
 from ..errors import BadInput
+from .derived import refresh_co_mentions, refresh_seen
 from .read import get_entity
 from .schema import now, transaction
 from .write import add_alias
@@ -56,6 +57,10 @@ def merge_entities(db: sqlite_utils.Database, into: str, other: str, who: str) -
         if target["kind"] != source["kind"]:
             raise BadInput(f"cannot merge a {source['kind']} into a {target['kind']}")
         db.execute("UPDATE mentions SET entity_id = ? WHERE entity_id = ?", [into, other])
+        documents = [r[0] for r in db.execute(
+            "SELECT DISTINCT document_id FROM mentions WHERE entity_id = ?", [into])]
+        refresh_co_mentions(db, documents)
+        refresh_seen(db, [into])
         db.execute("UPDATE OR IGNORE aliases SET entity_id = ? WHERE entity_id = ?", [into, other])
         db.execute("DELETE FROM aliases WHERE entity_id = ?", [other])
         db.execute("DELETE FROM entities WHERE id = ?", [other])

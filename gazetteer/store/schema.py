@@ -12,7 +12,7 @@ import sqlite_utils
 
 from ..errors import DatabaseMissing, DatabaseUnreadable
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -30,12 +30,13 @@ CREATE INDEX IF NOT EXISTS ref_names_ref ON ref_names(ref_id);
 CREATE INDEX IF NOT EXISTS ref_places_geonameid ON ref_places(geonameid);
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT NOT NULL, chars INTEGER,
-    ingested_at TEXT);
+    ingested_at TEXT, url TEXT, published TEXT, published_source TEXT, site_name TEXT,
+    author TEXT, language TEXT, pages TEXT);
 CREATE TABLE IF NOT EXISTS entities (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, key TEXT, lat REAL, lon REAL,
     geonameid INTEGER, country TEXT, admin1 TEXT, feature TEXT, precision INTEGER,
     confidence REAL, reason TEXT, geocoder TEXT, status TEXT, ref_id TEXT, attrs TEXT,
-    curated TEXT, updated_at TEXT);
+    curated TEXT, updated_at TEXT, first_seen TEXT, last_seen TEXT);
 CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, name);
 CREATE INDEX IF NOT EXISTS entities_lat_lon ON entities(lat, lon);
 -- bbox with kind: without it the planner walks every place through entities_kind
@@ -47,9 +48,18 @@ CREATE INDEX IF NOT EXISTS aliases_key ON aliases(key);
 CREATE TABLE IF NOT EXISTS mentions (
     id TEXT PRIMARY KEY, document_id TEXT NOT NULL REFERENCES documents(id),
     entity_id TEXT NOT NULL REFERENCES entities(id), kind TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    text TEXT NOT NULL, sentence TEXT, method TEXT, confidence REAL, resolution TEXT);
+    text TEXT NOT NULL, sentence TEXT, method TEXT, confidence REAL, resolution TEXT,
+    page INTEGER, sentence_no INTEGER);
 CREATE INDEX IF NOT EXISTS mentions_entity ON mentions(entity_id, document_id);
 CREATE INDEX IF NOT EXISTS mentions_document ON mentions(document_id, start);
+-- Pairs of entities of different kinds named in one sentence, counted per document (one
+-- row per pair and document, not per mention): neighbour counts read these rows instead of
+-- joining an entity's mentions to every mention of their documents.
+CREATE TABLE IF NOT EXISTS co_mentions (
+    entity_id TEXT NOT NULL, other_id TEXT NOT NULL, document_id TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (entity_id, other_id, document_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS co_mentions_document ON co_mentions(document_id);
+CREATE INDEX IF NOT EXISTS co_mentions_other ON co_mentions(other_id);
 CREATE TABLE IF NOT EXISTS curations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, action TEXT NOT NULL,
     payload TEXT, who TEXT, at TEXT);
@@ -60,6 +70,12 @@ CREATE TABLE IF NOT EXISTS geocode_cache (
     PRIMARY KEY (provider, query));
 CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY, url TEXT, licence TEXT, attribution TEXT, used_for TEXT);
+"""
+
+# Indexes on columns added in schema 3: created after the migration has added the columns.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS mentions_sentence ON mentions(document_id, sentence_no);
+CREATE INDEX IF NOT EXISTS documents_published ON documents(published);
 """
 
 # For people reading the file in Datasette or sqlite3: one row per place and per group, with
@@ -156,6 +172,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     if fresh:
         set_meta(db, "schema_version", SCHEMA_VERSION)
     _migrate(db)
+    db.executescript(_INDEXES)
     search_missing = "entities_fts" not in db.table_names()
     db.executescript(_VIEWS + _ENTITY_SEARCH)
     if search_missing:
@@ -180,7 +197,35 @@ def _migrate(db: sqlite_utils.Database) -> None:
         return
     if version == "1":
         db.add_foreign_keys([fk for fk in _FOREIGN_KEYS if not _has_foreign_key(db, fk[0], fk[1])])
+    if version in ("1", "2"):
+        _migrate_to_3(db)
     set_meta(db, "schema_version", SCHEMA_VERSION)
+
+
+# Columns added in schema 3: what documents say about themselves, the page and sentence of
+# each mention, and when each entity was first and last seen.
+_COLUMNS_3 = {"documents": ("url", "published", "published_source", "site_name", "author",
+                            "language", "pages"),
+              "mentions": ("page INTEGER", "sentence_no INTEGER"),
+              "entities": ("first_seen", "last_seen")}
+
+
+def _migrate_to_3(db: sqlite_utils.Database) -> None:
+    """Add schema 3's columns (kept null: older documents have no dates or pages), number
+    each document's sentences and derive the co-mention counts from the stored mentions."""
+    from .derived import number_sentences, refresh_co_mentions, refresh_seen
+
+    for table, columns in _COLUMNS_3.items():
+        present = {c.name for c in db.table(table).columns}
+        for column in columns:
+            if column.split()[0] not in present:
+                typed = column if " " in column else f"{column} TEXT"
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {typed}")
+    db.executescript(_INDEXES)  # before the counts: they join mentions by sentence
+    with transaction(db):
+        number_sentences(db)
+        refresh_co_mentions(db)
+        refresh_seen(db)
 
 
 def _has_foreign_key(db: sqlite_utils.Database, table: str, column: str) -> bool:

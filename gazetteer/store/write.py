@@ -8,7 +8,9 @@ from dataclasses import replace
 import sqlite_utils
 
 from ..fold import fold_name
+from ..sources import page_of
 from ..types import Document, Entity, Mention
+from .derived import note_seen, refresh_co_mentions
 from .read import merged_ids
 from .schema import now, transaction
 
@@ -26,12 +28,15 @@ def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Menti
                     for m in mentions]
         entities = [e for e in entities if e.id not in redirects]
     with transaction(db):
-        db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-                   [doc.id, doc.title, doc.source, doc.text, len(doc.text), now()])
+        _insert_rows(db, "documents", [_document_row(doc)], "OR IGNORE")
         for entity in entities:
             upsert_entity(db, entity)
         db.execute("DELETE FROM mentions WHERE document_id = ?", [doc.id])
-        _insert_rows(db, "mentions", [_mention_row(m) for m in mentions])
+        sentences: dict[str, int] = {}
+        _insert_rows(db, "mentions", [_mention_row(m, doc, sentences) for m in mentions])
+        refresh_co_mentions(db, [doc.id])
+        if doc.published:
+            note_seen(db, sorted({m.entity_id for m in mentions}), doc.published)
 
 
 def save_documents(db: sqlite_utils.Database,
@@ -43,11 +48,23 @@ def save_documents(db: sqlite_utils.Database,
             save_document(db, doc, mentions, entities)
 
 
-def _mention_row(m: Mention) -> dict:
+def _document_row(doc: Document) -> dict:
+    return {"id": doc.id, "title": doc.title, "source": doc.source, "text": doc.text,
+            "chars": len(doc.text), "ingested_at": now(), "url": doc.url,
+            "published": doc.published, "published_source": doc.published_source,
+            "site_name": doc.site_name, "author": doc.author, "language": doc.language,
+            "pages": json.dumps(list(doc.pages)) if doc.pages else None}
+
+
+def _mention_row(m: Mention, doc: Document, sentences: dict[str, int]) -> dict:
+    """A mention's row; its page comes from the document's page offsets, and mentions in
+    the same sentence (same text, as neighbour counts always read it) share a number."""
     return {"id": f"{m.document_id}:{m.start}:{m.end}", "document_id": m.document_id,
             "entity_id": m.entity_id, "kind": m.kind, "start": m.start, "end": m.end,
             "text": m.text, "sentence": m.sentence, "method": m.method,
-            "confidence": round(m.confidence, 3), "resolution": m.resolution}
+            "confidence": round(m.confidence, 3), "resolution": m.resolution,
+            "page": page_of(doc, m.start),
+            "sentence_no": sentences.setdefault(m.sentence, len(sentences))}
 
 
 def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
@@ -63,12 +80,13 @@ def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
         db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity.id, name])
 
 
-def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
+def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict],
+                 conflict: str = "") -> None:
     """Plain executemany: sqlite-utils' insert_all introspects the table on every call."""
     if rows:
         columns = ", ".join(f'"{c}"' for c in rows[0])
         marks = ", ".join("?" * len(rows[0]))
-        db.conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+        db.conn.executemany(f"INSERT {conflict} INTO {table} ({columns}) VALUES ({marks})",
                             [list(r.values()) for r in rows])
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
 from .. import formats, store
 from ..errors import BadInput
 from ..ingest import decode, make_document
+from ..sources import read_bytes, with_published
 from ..types import Document
 from .auth import require_writer
 from .openapi import openapi_document
-from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, int_arg, json_body, kind_arg,
-                     page, text_arg)
+from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, date_arg, int_arg, json_body,
+                     kind_arg, page, text_arg)
 from .services import get_db, services, settings
 
 bp = Blueprint("api", __name__)
@@ -24,10 +27,13 @@ __all__ = ["bp", "MAX_QUERY"]
 def list_entities():
     kind, q, country = kind_arg(), text_arg("q"), text_arg("country")
     bbox = bbox_arg()
+    since, until = date_arg("since"), date_arg("until")
     limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, 10**9)
-    items, total = store.list_entities(get_db(), kind, q, limit, offset, country, bbox)
+    items, total = store.list_entities(get_db(), kind, q, limit, offset, country, bbox,
+                                       since, until)
     return jsonify(page(items, total, limit, offset, "api.list_entities", kind=kind, q=q,
-                        country=country, bbox=request.args.get("bbox")))
+                        country=country, bbox=request.args.get("bbox"), since=since,
+                        until=until))
 
 
 @bp.get("/api/entities/<entity_id>")
@@ -49,8 +55,10 @@ def entity_mentions(entity_id: str):
     db = get_db()
     store.get_entity(db, checked_id(entity_id))
     limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, 10**9)
-    items, total = store.entity_mentions(db, entity_id, limit, offset)
-    return jsonify(page(items, total, limit, offset, "api.entity_mentions", entity_id=entity_id))
+    since, until = date_arg("since"), date_arg("until")
+    items, total = store.entity_mentions(db, entity_id, limit, offset, since, until)
+    return jsonify(page(items, total, limit, offset, "api.entity_mentions", entity_id=entity_id,
+                        since=since, until=until))
 
 
 @bp.patch("/api/entities/<entity_id>")
@@ -159,7 +167,8 @@ def post_extract():
 
 
 def document_from_request() -> Document:
-    """A Document from JSON {text, title, source}, text/plain, or a multipart file."""
+    """A Document from JSON {text, title, source, url, published}, text/plain, or a
+    multipart file (text, HTML or PDF) with optional title/url/published fields."""
     limit = settings().max_document_bytes
     mimetype = request.mimetype
     if mimetype == "application/json":
@@ -167,21 +176,51 @@ def document_from_request() -> Document:
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise BadInput('"text" must be a non-empty string')
-        title, source = body.get("title"), body.get("source")
-        if not all(isinstance(v, (str, type(None))) for v in (title, source)):
-            raise BadInput('"title" and "source" must be strings')
-        return make_document(text, (source or "api")[:500], title, max_bytes=limit)
+        fields = _string_fields(body, ("title", "source", "url", "published"))
+        doc = make_document(text, (fields["source"] or "api")[:500], fields["title"],
+                            max_bytes=limit, url=_url(fields["url"]),
+                            raw_html_text=settings().raw_html_text)
+        return _published(doc, fields["published"])
     if mimetype in ("text/plain", "text/html", "text/markdown"):
         data = request.get_data()
-        return make_document(decode(data, "api", limit), "api", max_bytes=limit)
+        return make_document(decode(data, "api", limit), "api", max_bytes=limit,
+                             raw_html_text=settings().raw_html_text)
     if mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise BadInput('multipart upload needs a "file" part')
-        name = upload.filename or "upload"
-        return make_document(decode(upload.read(limit + 1), name, limit), name[:500],
-                             max_bytes=limit)
+        return _uploaded_document(limit)
     raise BadInput("send application/json, text/plain or multipart/form-data")
+
+
+def _uploaded_document(limit: int) -> Document:
+    upload = request.files.get("file")
+    if upload is None:
+        raise BadInput('multipart upload needs a "file" part')
+    name = (upload.filename or "upload")[:500]
+    fields = _string_fields(request.form, ("title", "url", "published"))
+    doc = read_bytes(upload.read(limit + 1), name, limit, fields["title"],
+                     raw_html_text=settings().raw_html_text)
+    if fields["url"]:
+        doc = replace(doc, url=_url(fields["url"]))
+    return _published(doc, fields["published"])
+
+
+def _string_fields(body, names: tuple[str, ...]) -> dict[str, str | None]:
+    values = {name: body.get(name) for name in names}
+    if not all(isinstance(v, (str, type(None))) for v in values.values()):
+        raise BadInput(" and ".join(f'"{n}"' for n in names) + " must be strings")
+    return {name: (value or None) for name, value in values.items()}
+
+
+def _url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.lower().startswith(("http://", "https://")) or len(value) > 2000:
+        raise BadInput('"url" must be an http(s) URL of at most 2,000 characters')
+    return value
+
+
+def _published(doc: Document, value: str | None) -> Document:
+    """doc with the caller's date ("given"); a malformed date is a 400."""
+    return with_published(doc, value) if value else doc
 
 
 # ---- downloads and meta -------------------------------------------------------------------
@@ -207,7 +246,7 @@ def selection_arg(located: bool) -> formats.Selection:
     """The export filters, checked before the first byte is streamed."""
     group, country = text_arg("group"), text_arg("country")
     selection = formats.Selection(kind_arg() or "place", group or None, country or None,
-                                  bbox_arg())
+                                  bbox_arg(), date_arg("since"), date_arg("until"))
     if located:
         formats.require_located(selection)
     if group:
@@ -215,8 +254,35 @@ def selection_arg(located: bool) -> formats.Selection:
     return selection
 
 
+@bp.get("/api/mentions.csv")
+def download_mentions_csv():
+    return _stream(formats.mentions_csv_chunks, mention_selection_arg(), "text/csv; charset=utf-8",
+                   "mentions.csv")
+
+
+@bp.get("/api/mentions.geojson")
+def download_mentions_geojson():
+    selection = mention_selection_arg()
+    formats.require_located_mentions(selection)
+    return _stream(formats.mentions_geojson_chunks, selection, "application/geo+json",
+                   "mentions.geojson")
+
+
+def mention_selection_arg() -> formats.MentionSelection:
+    """The mentions export's filters, checked before the first byte is streamed."""
+    entity, group, country = text_arg("entity"), text_arg("group"), text_arg("country")
+    for entity_id in (entity, group):
+        if entity_id:
+            store.get_entity(get_db(), checked_id(entity_id))
+    return formats.MentionSelection(kind_arg(), entity or None, group or None, country or None,
+                                    bbox_arg(), date_arg("since"), date_arg("until"))
+
+
 def _download(chunks, mimetype: str, filename: str, located: bool = True) -> Response:
-    selection = selection_arg(located)
+    return _stream(chunks, selection_arg(located), mimetype, filename)
+
+
+def _stream(chunks, selection, mimetype: str, filename: str) -> Response:
     db = store.open_db(settings().database, create=False)
 
     def generate():

@@ -42,11 +42,17 @@ OBJECT = {"description": "ok", "content": JSON_OBJECT}
 WRITE_ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "413": ERROR}
 COUNTRY = _param("country", {"type": "string", "maxLength": 200},
                  description="ISO 3166-1 alpha-2 code, e.g. SY")
+DATE = {"type": "string", "format": "date"}
+PERIOD = [_param("since", DATE, description="only documents published on or after (ISO date)"),
+          _param("until", DATE, description="only documents published on or before (ISO date)")]
 EXPORT_FILTERS = [_param("kind", {"type": "string", "enum": ["place", "armed_group"]},
                          description="armed_group: CSV only (groups have no coordinates)"),
                   _param("group", {"type": "string", "maxLength": 200},
                          description="only entities mentioned alongside this group id"),
-                  COUNTRY, BBOX]
+                  COUNTRY, BBOX, *PERIOD]
+MENTION_FILTERS = [*EXPORT_FILTERS,
+                   _param("entity", {"type": "string", "maxLength": 200},
+                          description="only this entity's mentions")]
 # A batch of 50 queries is about 5,000 characters. In a URL, percent-encoding can make one
 # character 12 bytes, and waitress refuses request lines over 256 KiB: GET allows less.
 QUERIES_MAX_CHARS, QUERIES_GET_MAX_CHARS = 100_000, 20_000
@@ -61,16 +67,21 @@ RECONCILE_OR_JSONP = {"description": RECONCILE["description"] + " (JSONP with ca
 DOCUMENT_BODY = {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["text"], "properties": {
         "text": TEXT, "title": {"type": ["string", "null"]},
-        "source": {"type": ["string", "null"]}}}},
+        "source": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]},
+        "published": {"type": ["string", "null"],
+                      "description": "ISO 8601 date or datetime; anything else is a 400"}}}},
     "text/plain": {"schema": {**TEXT, "description": "UTF-8 text, no NUL bytes"}},
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary",
-                 "description": "a UTF-8 text, Markdown or HTML file"}}}}}}
+                 "description": "a UTF-8 text, Markdown, HTML or PDF file"},
+        "title": {"type": "string"}, "url": {"type": "string"},
+        "published": {"type": "string", "description": "ISO 8601 date or datetime"}}}}}}
 
 
-def _export(summary: str, mimetype: str, schema: dict) -> dict:
+def _export(summary: str, mimetype: str, schema: dict,
+            filters: list[dict] = EXPORT_FILTERS) -> dict:
     """A streamed download that takes the export filters."""
-    return {"get": {"summary": summary, "parameters": EXPORT_FILTERS, "responses": {
+    return {"get": {"summary": summary, "parameters": filters, "responses": {
         "200": {"description": summary, "content": {mimetype: {"schema": schema}}},
         "400": ERROR, "404": ERROR}}}
 
@@ -85,7 +96,7 @@ def openapi_document() -> dict:
                 "summary": "List entities; q searches every alias in any spelling",
                 "parameters": [KIND, _param("q", {"type": "string", "maxLength": 200}),
                                _param("country", {"type": "string", "maxLength": 200}),
-                               BBOX, *PAGING],
+                               BBOX, *PERIOD, *PAGING],
                 "responses": {"200": PAGE, "400": ERROR}}},
             "/api/entities/{entity_id}": {
                 "get": {"summary": "One entity with aliases, geocoding, counts, neighbours",
@@ -95,7 +106,7 @@ def openapi_document() -> dict:
                           "requestBody": {"required": True, "content": PATCH_BODY},
                           "responses": {"200": OBJECT, **WRITE_ERRORS}}},
             "/api/entities/{entity_id}/mentions": {"get": {
-                "summary": "Mentions of an entity", "parameters": [ENTITY_ID, *PAGING],
+                "summary": "Mentions of an entity", "parameters": [ENTITY_ID, *PERIOD, *PAGING],
                 "responses": {"200": PAGE, "400": ERROR, "404": ERROR}}},
             "/api/entities/{entity_id}/merge": {"post": {
                 "summary": "Merge another entity into this one", "security": [{"bearer": []}],
@@ -129,6 +140,12 @@ def openapi_document() -> dict:
             "/api/gazetteer.kml": _export(
                 "Geocoded places as KML 2.2 for Google Earth (streamed)",
                 "application/vnd.google-earth.kml+xml", {"type": "string"}),
+            "/api/mentions.csv": _export(
+                "One row per mention: document, date, entity, coordinates, sentence, groups "
+                "named in it, page (streamed)", "text/csv", {"type": "string"}, MENTION_FILTERS),
+            "/api/mentions.geojson": _export(
+                "The mentions of located places as a FeatureCollection (streamed)",
+                "application/geo+json", {"type": "object"}, MENTION_FILTERS),
             "/reconcile": {
                 "get": {"summary": "OpenRefine reconciliation (v0.2): the manifest, or the "
                                    "answers to queries=",

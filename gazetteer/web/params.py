@@ -34,6 +34,12 @@ def bbox_arg() -> tuple[float, float, float, float] | None:
     return formats.parse_bbox(raw) if raw else None
 
 
+def date_arg(name: str) -> str | None:
+    """An ISO date parameter (since, until); malformed is a 400."""
+    raw = request.args.get(name)
+    return formats.parse_date(raw, name) if raw else None
+
+
 def kind_arg(required: bool = False) -> str | None:
     kind = request.args.get("kind") or None
     if kind is None and required:
