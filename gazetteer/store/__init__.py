@@ -21,3 +21,8 @@ from .curate import (  # noqa: F401
     curate_entity, curation_log, merge_entities, record_curation)
 from .export import (  # noqa: F401
     iter_entities, iter_geocoded_places)
+from .snapshot import (  # noqa: F401
+    backup, open_snapshot, snapshot)
+from .replay import (  # noqa: F401
+    export_curations, import_curations)
+from .health import probe_tables  # noqa: F401
