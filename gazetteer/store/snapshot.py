@@ -12,13 +12,15 @@ import sqlite_utils
 from ..errors import BadInput, DatabaseMissing, DatabaseUnreadable
 from .schema import BUSY_TIMEOUT_MS, get_meta
 
-# Pages copied per step of an online backup: small steps let writers in between.
-BACKUP_PAGES_PER_STEP = 4096
+# The whole file in one step: in WAL mode that step is a read transaction, so writers go on
+# (into the WAL) while it runs and the copy is one consistent moment. Copying in small steps
+# restarts whenever another connection writes, and under steady writes never finishes.
+BACKUP_PAGES_PER_STEP = -1
 
 
 def backup(db: sqlite_utils.Database, target: Path) -> int:
     """Copy the database to target with SQLite's online backup (safe while others read and
-    write: a writer in the middle restarts the copy of the changed pages); returns the pages."""
+    write); returns the pages copied."""
     _refuse_existing(target)
     dest = sqlite3.connect(str(target))
     try:
