@@ -59,8 +59,8 @@ class StallGuard:
     stops reading a download (or stops sending a body) releases its thread after
     GAZETTEER_REQUEST_TIMEOUT seconds instead of holding it for ever."""
 
-    def __init__(self, app: Callable, seconds: int) -> None:
-        self.app, self.seconds = app, seconds
+    def __init__(self, app: Callable, seconds: int, body_limit: int) -> None:
+        self.app, self.seconds, self.body_limit = app, seconds, body_limit
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         client = environ.get("gunicorn.socket")
@@ -68,7 +68,24 @@ class StallGuard:
             limit = struct.pack("ll", self.seconds, 0)
             client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
             client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-        return self.app(environ, start_response)
+        response = self.app(environ, start_response)
+        self._drain_refused_body(environ)
+        return response
+
+    def _drain_refused_body(self, environ: dict) -> None:
+        """Flask answers an oversized body with a 413 without reading it; a client that
+        sends its whole body before reading (most scripts) would see a broken pipe instead.
+        Up to the backstop the rest is read and dropped, as waitress does; beyond it the
+        connection is closed."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return
+        if not 0 < length <= BODY_BACKSTOP_FACTOR * self.body_limit:
+            return
+        stream = environ["wsgi.input"]
+        while stream.read(1024 * 1024):
+            pass
 
 
 def build_app(settings: Settings) -> Any:
@@ -76,7 +93,8 @@ def build_app(settings: Settings) -> Any:
     /api/resolve; no request pays for building the resolver)."""
     app = create_app(settings=settings)
     app.extensions["gazetteer"].warm()
-    app.wsgi_app = StallGuard(app.wsgi_app, settings.request_timeout)  # type: ignore[method-assign]
+    app.wsgi_app = StallGuard(app.wsgi_app,  # type: ignore[method-assign]
+                              settings.request_timeout, settings.max_document_bytes)
     return app
 
 
