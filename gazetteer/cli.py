@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import click
 
 from .config import Settings, load_settings
 from .errors import BadInput, GazetteerError
+from .faults import storage_fault
 
 
 class Command(click.Group):
@@ -21,8 +23,9 @@ class Command(click.Group):
         except GazetteerError as exc:
             click.echo(f"gazetteer: error: {exc.message}", err=True)
             sys.exit(1)
-        except OSError as exc:
-            click.echo(f"gazetteer: error: {exc}", err=True)
+        except (OSError, sqlite3.Error) as exc:
+            fault = storage_fault(exc, ctx.obj.database if ctx.obj else "gazetteer.db")
+            click.echo(f"gazetteer: error: {fault.message if fault else exc}", err=True)
             sys.exit(1)
 
 
@@ -314,24 +317,113 @@ def registry(settings: Settings) -> None:
 @main.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
+@click.option("--processes", type=click.IntRange(1, 64), default=None,
+              help="Server processes (gunicorn; default $GAZETTEER_PROCESSES or 2).")
+@click.option("--read-only", "read_only", type=click.Path(path_type=Path), default=None,
+              help="Serve this published snapshot (from `gazetteer snapshot`), immutable.")
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None) -> None:
-    """Serve the API and the map with waitress (building the seed corpus first when the
-    database holds no documents)."""
+def serve(settings: Settings, host: str | None, port: int | None, processes: int | None,
+          read_only: Path | None) -> None:
+    """Serve the API and the map (gunicorn, or waitress where gunicorn cannot run) with the
+    job workers beside it, building the seed corpus first when the database holds no
+    documents."""
     from dataclasses import replace
 
+    settings = replace(settings, host=host or settings.host, port=port or settings.port,
+                       processes=processes or settings.processes)
+    if read_only is not None:
+        settings = replace(settings, database=read_only, read_only=True)
+    if settings.read_only:
+        from . import store
+
+        store.open_snapshot(settings.database).conn.close()  # a bad file fails here, in one line
+    else:
+        _build_if_empty(settings)
+    from .web.server import serve as serve_app
+
+    serve_app(settings)
+
+
+def _build_if_empty(settings: Settings) -> None:
     from . import store
 
-    settings = replace(settings, host=host or settings.host, port=port or settings.port)
     if store.count_rows(store.open_db(settings.database), "documents") == 0:
         from .pipeline import run
 
         click.echo(f"{settings.database} holds no documents: building it from "
                    f"{settings.seeds_dir}")
         _print_report(run(_engine(settings), [settings.seeds_dir]))
-    from .web.server import serve as serve_app
 
-    serve_app(settings)
+
+@main.command()
+@click.option("--workers", "count", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default $GAZETTEER_JOB_WORKERS or 1).")
+@click.pass_obj
+def worker(settings: Settings, count: int | None) -> None:
+    """Run ingest and extract jobs from the queue (for hosts other than the server's)."""
+    from .jobs import run_worker
+
+    click.echo(f"gazetteer: job worker for {settings.database}, queue {settings.job_queue}")
+    run_worker(settings, count or max(1, settings.job_workers))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.pass_obj
+def backup(settings: Settings, path: Path) -> None:
+    """Copy the database to PATH with SQLite's online backup (safe while serving)."""
+    from . import store
+
+    pages = store.backup(store.open_db(settings.database, create=False), path)
+    click.echo(f"backed up {settings.database} to {path} ({pages:,} pages, "
+               f"{path.stat().st_size:,} bytes)")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.pass_obj
+def snapshot(settings: Settings, path: Path) -> None:
+    """Write a compact read-only copy to PATH, for `gazetteer serve --read-only PATH`."""
+    from . import store
+
+    size = store.snapshot(store.open_db(settings.database, create=False), path)
+    click.echo(f"snapshot of {settings.database} in {path} ({size:,} bytes); serve it with "
+               f"`gazetteer serve --read-only {path}`")
+
+
+@main.group()
+def curations() -> None:
+    """Export every curation, merge and rejection as JSON, or replay them."""
+
+
+@curations.command("export")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.pass_obj
+def curations_export(settings: Settings, output) -> None:
+    """Write the curations as JSON (standard output by default)."""
+    from . import store
+
+    json.dump(store.export_curations(store.open_db(settings.database, create=False)), output,
+              ensure_ascii=False, indent=1)
+    output.write("\n")
+
+
+@curations.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.pass_obj
+def curations_import(settings: Settings, source) -> None:
+    """Replay curations from a file written by `curations export` (or standard input)."""
+    from . import store
+
+    try:
+        data = json.load(source)
+    except ValueError as exc:
+        raise BadInput(f"{source.name}: not JSON ({exc})") from None
+    result = store.import_curations(store.open_db(settings.database, create=False), data)
+    click.echo(f"applied {result['applied']} curation(s); {result['already_present']} "
+               f"already present; {len(result['skipped'])} skipped")
+    for reason in result["skipped"]:
+        click.echo(f"skipped {reason}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

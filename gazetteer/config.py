@@ -65,7 +65,24 @@ class Settings:
                                            "for no tiles")
     host: str = _setting("127.0.0.1", "`gazetteer serve` address")
     port: int = _setting(8000, "`gazetteer serve` port")
-    threads: int = _setting(8, "waitress worker threads")
+    threads: int = _setting(8, "threads per server process (gunicorn gthread or waitress)")
+    server: str = _setting("gunicorn", '"gunicorn" (several processes, Linux and macOS) or '
+                                       '"waitress" (one process, any platform)')
+    processes: int = _setting(2, "gunicorn worker processes, each with its own connections")
+    request_timeout: int = _setting(30, "seconds a client may stall while sending a request "
+                                        "or reading an answer before it is cut off")
+    job_queue: str = _setting("sqlite", 'where write jobs wait: "sqlite" (a file beside the '
+                                        'database, <database>.jobs) or a redis:// URL')
+    job_workers: int = _setting(1, "job worker processes `gazetteer serve` starts (0: none, "
+                                   "run `gazetteer worker` elsewhere)")
+    job_seconds: float = _setting(600.0, "an ingest job running longer is stopped and "
+                                         "marked failed")
+    extract_seconds: float = _setting(30.0, "POST /api/extract is stopped after this long "
+                                            "(504)")
+    extract_max_bytes: int = _setting(256 * 1024, "larger texts are refused by POST "
+                                                  "/api/extract (413): post them as documents")
+    read_only: bool = _setting(False, "serve the database as a published, immutable copy: "
+                                      "no writes, no locks")
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -84,3 +84,40 @@ class AnalysisFailed(GazetteerError):
 
     status = 500
     code = "analysis_failed"
+
+
+class ExtractTimedOut(GazetteerError):
+    """POST /api/extract ran past GAZETTEER_EXTRACT_SECONDS and was stopped."""
+
+    status = 504
+    code = "extract_timeout"
+
+
+class StorageFault(GazetteerError):
+    """The database cannot be used as it stands (full, read-only, locked, damaged); the
+    message names the cause and what to do. Nothing already stored is lost."""
+
+    status = 503
+    code = "storage_fault"
+
+
+class DiskFull(StorageFault):
+    code = "disk_full"
+
+
+class StorageReadOnly(StorageFault):
+    code = "read_only"
+
+
+class DatabaseLocked(StorageFault):
+    code = "database_locked"
+
+
+class DatabaseCorrupt(StorageFault):
+    code = "database_corrupt"
+
+
+class ReadOnlyCopy(WritesDisabled):
+    """`gazetteer serve --read-only`: a published snapshot, never written."""
+
+    code = "read_only_copy"

@@ -19,6 +19,11 @@ _ARTICLE = re.compile(r"^(?:[ae]l|[ae][tdrzsnl]{1,2}h?|ul)$")
 _APOSTROPHES = re.compile(r"[\u0027\u0060\u00b4\u02bb\u02bc\u02be\u02bf\u2018\u2019\u201b\u2032\u055a]")
 _POSSESSIVE = re.compile(r"[\u0027\u2019]s\b")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# Zero-width characters, bidi controls and the BOM: invisible, so two names that differ only
+# by them look identical ("Sheikh\ufeffMaqsoud"). Removed from names and from keys.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+                        "\ufeff\uffa0]")
 _BIN = {"bin", "ben", "ibn", "bn"}
 
 # Whole-word variants that the letter rules below cannot reach (vowel changes in one word).
@@ -62,9 +67,14 @@ _LETTER_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+def strip_invisible(text: str) -> str:
+    """Return text without zero-width, bidi-control and other invisible format characters."""
+    return _INVISIBLE.sub("", text)
+
+
 def ascii_fold(text: str) -> str:
     """Return text transliterated to lower-case ASCII, apostrophes of ayn/hamza removed."""
-    text = _POSSESSIVE.sub("", text)
+    text = _POSSESSIVE.sub("", strip_invisible(text))
     text = _APOSTROPHES.sub("", text)
     return anyascii(text).lower().replace("'", "").replace("`", "")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -185,15 +186,24 @@ def _placemark(row: dict, aliases: list[str], groups: list[dict]) -> str:
     data.update(aliases="|".join(aliases), armed_groups="|".join(g["name"] for g in groups))
     extended = "".join(f'<Data name="{name}"><value>{_xml(value)}</value></Data>'
                        for name, value in data.items() if value not in (None, ""))
-    return (f'<Placemark id={quoteattr(row["id"])}><name>{_xml(row["name"])}</name>'
+    return (f'<Placemark id={quoteattr(_XML_INVALID.sub("", row["id"]))}><name>{_xml(row["name"])}</name>'
             f'<description>{_xml(row.get("reason"))}</description>'
             f'<ExtendedData>{extended}</ExtendedData>'
             f'<Point><coordinates>{row["lon"]},{row["lat"]}</coordinates></Point>'
             f'</Placemark>\n')
 
 
-def _xml(value) -> str:
-    return escape("" if value is None else str(value))
+# Characters XML 1.0 forbids even escaped (C0 controls but tab/newline/CR, lone surrogates,
+# U+FFFE/U+FFFF): one in a name made the whole KML unparseable.
+_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value) -> str:
+    """Text safe inside an XML element: escaped, characters XML cannot hold removed."""
+    return escape(_XML_INVALID.sub("", "" if value is None else str(value)))
+
+
+_xml = xml_text
 
 
 # ---- mentions: who was named where, when, and by whom --------------------------------------

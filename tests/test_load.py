@@ -71,7 +71,8 @@ def timed(conn: http.client.HTTPConnection, method: str, path: str, body: bytes 
 
 def post(conn, tally: Tally, text: str, expect: int) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    seconds, status, data = timed(conn, "POST", "/api/documents",
+    # ?wait=: each write is acknowledged once its job has stored it (201), as before jobs
+    seconds, status, data = timed(conn, "POST", "/api/documents?wait=60",
                                   json.dumps({"text": text, "source": "load"}).encode(), headers)
     kind = "write" if expect == 201 else "repost"
     if status != expect:

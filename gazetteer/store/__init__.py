@@ -23,3 +23,8 @@ from .export import (  # noqa: F401
     iter_entities, iter_geocoded_places, iter_mentions)
 from .derived import (  # noqa: F401
     refresh_co_mentions, refresh_seen)
+from .snapshot import (  # noqa: F401
+    backup, open_snapshot, snapshot)
+from .replay import (  # noqa: F401
+    export_curations, import_curations)
+from .health import probe_tables  # noqa: F401

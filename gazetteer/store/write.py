@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import sqlite_utils
 
-from ..fold import fold_name
+from ..fold import fold_name, strip_invisible
 from ..sources import page_of
 from ..types import Document, Entity, Mention
 from .derived import note_seen, refresh_co_mentions
@@ -100,7 +100,8 @@ def _upsert_row(db: sqlite_utils.Database, table: str, row: dict) -> None:
 
 def _entity_row(entity: Entity) -> dict:
     place = entity.place
-    row: dict[str, object] = {"id": entity.id, "kind": entity.kind, "name": entity.name, "key": entity.key,
+    row: dict[str, object] = {"id": entity.id, "kind": entity.kind,
+           "name": strip_invisible(entity.name) or entity.name, "key": entity.key,
            "attrs": json.dumps(entity.attrs, ensure_ascii=False) if entity.attrs else None,
            "updated_at": now()}
     if place is not None:
@@ -120,6 +121,9 @@ def add_alias(db: sqlite_utils.Database, entity_id: str, name: str, source: str)
 
 def add_aliases(db: sqlite_utils.Database, entity_id: str,
                 aliases: list[tuple[str, str]]) -> None:
-    """Add (name, source) pairs an entity does not have yet, in one executemany."""
+    """Add (name, source) pairs an entity does not have yet, in one executemany; invisible
+    characters (zero-width, bidi controls) are removed from the names."""
+    visible = [(strip_invisible(name), source) for name, source in aliases]
     db.conn.executemany("INSERT OR IGNORE INTO aliases VALUES (?, ?, ?, ?)",
-                        [(entity_id, name, fold_name(name), source) for name, source in aliases])
+                        [(entity_id, name, fold_name(name), source) for name, source in visible
+                         if name.strip()])

@@ -42,8 +42,16 @@ def _no_sniffing(response: Response) -> Response:
     return response
 
 
+# What a browser on an allowed origin may send: the methods and headers of our writes.
+CORS_METHODS = "GET, POST, PATCH, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type"
+CORS_MAX_AGE = 86400  # seconds a browser may cache a preflight's answer
+
+
 def _enable_cors(app: Flask, origins: str) -> None:
-    """CORS is off unless origins are configured."""
+    """CORS is off unless origins are configured; then a preflight (OPTIONS, which never
+    needs the token: browsers send it without credentials) gets the methods, the headers
+    and a max-age."""
     allowed = {o.strip() for o in origins.split(",") if o.strip()}
     if not allowed:
         return
@@ -53,7 +61,11 @@ def _enable_cors(app: Flask, origins: str) -> None:
         from flask import request
 
         origin = request.headers.get("Origin")
+        response.vary.add("Origin")
         if origin and (origin in allowed or "*" in allowed):
             response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
+            if request.method == "OPTIONS":
+                response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+                response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+                response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
         return response

@@ -6,8 +6,11 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
+import sqlite3
+
 from .. import formats, store
-from ..errors import BadInput
+from ..errors import BadInput, GazetteerError, NotFound, ReadOnlyCopy
+from ..faults import storage_fault, write_fault
 from ..ingest import decode, make_document
 from ..sources import read_bytes, with_published
 from ..types import Document
@@ -149,27 +152,77 @@ def get_document(document_id: str):
 
 @bp.post("/api/documents")
 def post_document():
+    """Queue the document as a job: 202 with the job's URL; 201 with the stored document when
+    the job finished within ?wait= seconds; 200 when the document was already stored."""
     require_writer()
     doc = document_from_request()
-    created = services().ingest(doc)
+    wait = int_arg("wait", 0, 0, MAX_WAIT_SECONDS)
     db = get_db()
-    stored = store.get_document(db, doc.id)
-    stored["mentions"] = store.document_mentions(db, doc.id)
+    if store.document_exists(db, doc.id):
+        return jsonify(_stored_document(db, doc.id, created=False)), 200
+    job = services().ingest(doc)
+    if wait and job.state in ("queued", "running"):
+        job = services().jobs().wait(job.id, wait) or job
+    if job.state == "failed":
+        raise job_error(job.error or {})
+    if job.state == "done":
+        body = _stored_document(db, doc.id, created=bool(job.created))
+        body["job"] = job_json(job)
+        return jsonify(body), 201 if job.created else 200
+    response = jsonify({"job": job_json(job)})
+    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+    return response, 202
+
+
+MAX_WAIT_SECONDS = 60
+
+
+def _stored_document(db, document_id: str, created: bool) -> dict:
+    stored = store.get_document(db, document_id)
+    stored["mentions"] = store.document_mentions(db, document_id)
     stored["entities"] = sorted({m["entity_id"] for m in stored["mentions"]})
     stored["created"] = created
-    return jsonify(stored), 201 if created else 200
+    return stored
+
+
+@bp.get("/api/jobs/<job_id>")
+def get_job(job_id: str):
+    job = services().jobs().job(checked_id(job_id))
+    if job is None:
+        raise NotFound(f"no such job {job_id[:80]!r} (finished jobs are kept in the queue's "
+                       f"file; a new queue file forgets them)")
+    return jsonify(job_json(job))
+
+
+def job_json(job) -> dict:
+    """A job as the API shows it: its state, counts, error and links."""
+    body = job.as_dict()
+    body["links"] = {"self": url_for("api.get_job", job_id=job.id)}
+    if job.state == "done":
+        body["links"]["document"] = url_for("api.get_document", document_id=job.document_id)
+    return body
+
+
+def job_error(error: dict) -> GazetteerError:
+    """A failed job's error, raised again with its status (503 for storage faults)."""
+    raised = GazetteerError(error.get("message", "the job failed"))
+    raised.status, raised.code = error.get("status", 500), error.get("code", "job_failed")
+    return raised
 
 
 @bp.post("/api/extract")
 def post_extract():
-    doc = document_from_request()
+    if settings().read_only:
+        raise ReadOnlyCopy("extraction runs on the writable server, not on a read-only copy")
+    doc = document_from_request(settings().extract_max_bytes)
     return jsonify(services().extract(doc))
 
 
-def document_from_request() -> Document:
+def document_from_request(limit: int | None = None) -> Document:
     """A Document from JSON {text, title, source, url, published}, text/plain, or a
-    multipart file (text, HTML or PDF) with optional title/url/published fields."""
-    limit = settings().max_document_bytes
+    multipart file (text, HTML or PDF) with optional title/url/published fields, of at most
+    limit bytes (GAZETTEER_MAX_DOCUMENT_BYTES by default)."""
+    limit = limit or settings().max_document_bytes
     mimetype = request.mimetype
     if mimetype == "application/json":
         body = json_body()
@@ -283,7 +336,7 @@ def _download(chunks, mimetype: str, filename: str, located: bool = True) -> Res
 
 
 def _stream(chunks, selection, mimetype: str, filename: str) -> Response:
-    db = store.open_db(settings().database, create=False)
+    db = services().open_connection()
 
     def generate():
         try:
@@ -303,6 +356,24 @@ def openapi():
 
 @bp.get("/healthz")
 def healthz():
-    db = get_db()
-    return jsonify({"status": "ok", "documents": store.count_rows(db, "documents"),
-                    "entities": store.count_rows(db, "entities")})
+    """Reads every table (a cheap probe: its first and last rows) and checks that writes can
+    happen: "ok", or "degraded" with the cause (503 when reads fail)."""
+    try:
+        db = get_db()
+        store.probe_tables(db)
+        counts = {t: store.count_rows(db, t) for t in ("documents", "entities")}
+    except (sqlite3.Error, GazetteerError) as exc:
+        fault = (exc if isinstance(exc, GazetteerError)
+                 else storage_fault(exc, settings().database))
+        cause = ({"code": fault.code, "message": fault.message} if fault is not None
+                 else {"code": "internal_error", "message": str(exc)[:300]})
+        return jsonify({"status": "degraded", "reads": "failing", "cause": cause}), 503
+    body = {"status": "ok", "reads": "ok", **counts}
+    if settings().read_only:
+        body["writes"] = "read-only copy"
+        return jsonify(body)
+    write = write_fault(settings().database)
+    body["writes"] = "ok" if write is None else "failing"
+    if write is not None:
+        body.update(status="degraded", cause={"code": write.code, "message": write.message})
+    return jsonify(body)

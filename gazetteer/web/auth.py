@@ -6,7 +6,7 @@ import hmac
 
 from flask import Flask, request
 
-from ..errors import Unauthorized, WritesDisabled
+from ..errors import ReadOnlyCopy, Unauthorized, WritesDisabled
 from .services import settings
 
 # Endpoints anyone may read even when reads are private: the probe and the vendored assets.
@@ -21,6 +21,9 @@ def _token_ok() -> bool:
 
 
 def require_writer() -> None:
+    if settings().read_only:
+        raise ReadOnlyCopy("this server publishes a read-only copy of the gazetteer "
+                           "(gazetteer serve --read-only): send writes to the writable server")
     if not settings().api_token:
         raise WritesDisabled("writes are disabled: set GAZETTEER_API_TOKEN to enable them")
     if not _token_ok():
@@ -30,6 +33,8 @@ def require_writer() -> None:
 # App-wide, not only /api: the map at / shows the same names and places. The vendored
 # Leaflet files under /static hold no data.
 def private_reads() -> None:
+    if request.method == "OPTIONS":  # a CORS preflight carries no credentials, by design
+        return
     if settings().private_reads and request.endpoint not in PUBLIC_ENDPOINTS:
         if not _token_ok():
             raise Unauthorized("reads are private here: a valid bearer token is required")

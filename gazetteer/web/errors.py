@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..errors import GazetteerError
+from ..faults import storage_fault
 
 log = logging.getLogger("gazetteer.web")
 
@@ -33,5 +34,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        fault = storage_fault(exc, app.config["DATABASE"])
+        if fault is not None:  # disk full, read-only, locked, damaged: say which
+            log.warning("storage fault: %s (%s)", fault.code, exc)
+            return error_response(fault.status, fault.code, fault.message)
         log.exception("unhandled error")
         return error_response(500, "internal_error", "internal server error")

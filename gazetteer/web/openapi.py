@@ -120,9 +120,19 @@ def openapi_document() -> dict:
             "/api/documents": {
                 "get": {"summary": "List documents", "parameters": PAGING,
                         "responses": {"200": PAGE, "400": ERROR}},
-                "post": {"summary": "Ingest a document (stored once, by content hash)",
+                "post": {"summary": "Ingest a document (stored once, by content hash) as a "
+                                    "job: 202 with its URL, or 201 when done within ?wait=",
                          "security": [{"bearer": []}], "requestBody": DOCUMENT_BODY,
-                         "responses": {"201": OBJECT, "200": OBJECT, **WRITE_ERRORS}}},
+                         "parameters": [_param("wait", {"type": "integer", "minimum": 0,
+                                                        "maximum": 60, "default": 0},
+                                               description="seconds to wait for the job")],
+                         "responses": {"201": OBJECT, "200": OBJECT, "202": OBJECT,
+                                       **WRITE_ERRORS, "503": ERROR, "504": ERROR}}},
+            "/api/jobs/{job_id}": {"get": {
+                "summary": "An ingest job: queued, running, done (with the document) or "
+                           "failed (with the reason)",
+                "parameters": [_param("job_id", {"type": "string"}, "path", True)],
+                "responses": {"200": OBJECT, "404": ERROR}}},
             "/api/documents/{document_id}": {"get": {
                 "summary": "One document with its text and mentions",
                 "parameters": [_param("document_id", {"type": "string"}, "path", True)],
@@ -130,7 +140,7 @@ def openapi_document() -> dict:
             "/api/extract": {"post": {
                 "summary": "Extract mentions from a text without storing it",
                 "requestBody": DOCUMENT_BODY,
-                "responses": {"200": OBJECT, "400": ERROR, "413": ERROR}}},
+                "responses": {"200": OBJECT, "400": ERROR, "413": ERROR, "504": ERROR}}},
             "/api/gazetteer.geojson": _export(
                 "Geocoded places as an RFC 7946 FeatureCollection (streamed)",
                 "application/geo+json", {"type": "object"}),

@@ -71,13 +71,51 @@ def page(items: list, total: int, limit: int, offset: int, endpoint: str, **para
     return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
 
 
+# Every JSON body (the API's, /reconcile's, /reconcile/match's) gets the same limits: the
+# app's MAX_CONTENT_LENGTH for size, and this nesting depth (no request of ours needs more
+# than 4; 40,000-deep arrays made the parser give up with a 500).
+MAX_JSON_DEPTH = 32
+
+
+def parse_json(raw: str | bytes, what: str = "the body") -> object:
+    """Parse JSON text within MAX_JSON_DEPTH; raises BadInput for anything else."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:  # [[[[... thousands deep: the JSON parser gives up, not us
+        raise BadInput(f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
+    except ValueError:
+        raise BadInput(f"{what} is not valid JSON") from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise BadInput(f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+    return value
+
+
+def request_json() -> object | None:
+    """The request's JSON body under the shared limits, or None when it sends none."""
+    if not request.is_json:
+        return None
+    data = request.get_data(cache=True)
+    return parse_json(data) if data.strip() else None
+
+
+def _depth_over(value: object, limit: int) -> bool:
+    """True when containers nest deeper than limit (iterative: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children
+                         if isinstance(child, (dict, list)))
+    return False
+
+
 def json_body() -> dict:
     if not request.is_json:
         raise BadInput("send a JSON object with Content-Type: application/json")
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # [[[[... thousands deep: the JSON parser gives up, not us
-        raise BadInput("the JSON is nested too deeply") from None
+    body = request_json()
     if not isinstance(body, dict):
         raise BadInput("the body must be a JSON object")
     _refuse_lone_surrogates(body)

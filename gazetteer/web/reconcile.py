@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from ..errors import BadInput
 from .openapi import QUERIES_GET_MAX_CHARS, QUERIES_MAX_CHARS
-from .params import MAX_QUERY
+from .params import MAX_QUERY, parse_json, request_json
 from .services import services
 
 bp = Blueprint("reconcile", __name__)
@@ -23,7 +23,8 @@ TYPES = {"place": "Place", "armed_group": "Armed group"}
 MAX_QUERIES = 1000  # per request; OpenRefine sends 10 at a time by default
 BATCH_SIZE = 50  # what the manifest asks OpenRefine to send per request
 DEFAULT_LIMIT, MAX_LIMIT = 5, 100
-_CALLBACK = re.compile(r"^[A-Za-z_$][\w$.]{0,63}$")
+# ASCII only, and \Z: "$" would let a trailing newline through
+_CALLBACK = re.compile(r"^[A-Za-z_$][\w$.]{0,63}\Z", re.ASCII)
 
 
 @bp.after_request
@@ -38,7 +39,8 @@ def allow_any_origin(response: Response) -> Response:
 def reconcile():
     raw = request.values.get("queries")
     if raw is None and request.is_json:
-        raw = (request.get_json(silent=True) or {}).get("queries")
+        body = request_json()
+        raw = body.get("queries") if isinstance(body, dict) else None
     if raw is None and request.method == "POST":
         raise BadInput('POST the queries as a form field: queries={"q0": {"query": "..."}}')
     if raw is None:
@@ -60,7 +62,7 @@ def match():
     """The 1.0 draft: {"queries": [{"conditions": [{"matchType": "name", "propertyValue":
     "..."}, {"matchType": "property", "propertyId": "country", "propertyValue": "SY"}],
     "type": "place", "limit": 3}]} -> {"results": [{"candidates": [...]}]}."""
-    body = request.get_json(silent=True)
+    body = request_json()
     if not isinstance(body, dict) or not isinstance(body.get("queries"), list):
         raise BadInput('send JSON {"queries": [{"conditions": [...]}]}')
     _check_count(body["queries"])
@@ -187,10 +189,7 @@ def _check_count(queries) -> None:
 
 
 def _parse_json(raw: str):
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise BadInput("queries is not valid JSON") from None
+    return parse_json(raw, "queries")
 
 
 def _jsonp(payload: dict) -> Response:

@@ -1,5 +1,6 @@
-"""What the web layer uses, built once per app in create_app: settings, database
-connections, the name resolver and the write-side engine; routes import them from here."""
+"""What the web layer uses, built once per app (in each server process) in create_app:
+settings, database connections, the name resolver and the job queue; routes import them
+from here."""
 
 from __future__ import annotations
 
@@ -15,19 +16,21 @@ from ..config import Settings
 from ..types import Document
 
 if TYPE_CHECKING:  # the write side (spaCy) is imported only when a write needs it
+    from ..jobs import Job, JobQueue
     from ..normalise import Registry, Resolver
     from ..pipeline import Engine
 
 
 @dataclass
 class Services:
-    """One app's long-lived parts. `lock` serialises the resolver and the engine, which
-    share one SQLite connection each."""
+    """One app's long-lived parts, in each server process. `lock` serialises the resolver,
+    which shares one SQLite connection. Writes and extraction run as jobs (gazetteer.jobs),
+    in worker processes: no web process loads spaCy."""
 
     settings: Settings
     lock: threading.Lock = field(default_factory=threading.Lock)
     _resolver: Resolver | None = None
-    _engine: Engine | None = None
+    _jobs: JobQueue | None = None
     _threads: threading.local = field(default_factory=threading.local)
 
     def resolver(self) -> Resolver:
@@ -36,19 +39,19 @@ class Services:
             if self._resolver is None:
                 from ..normalise import Registry, Resolver
 
-                self._resolver = Resolver(store.open_db(self.settings.database, create=False),
+                self._resolver = Resolver(self.open_connection(),
                                           Registry.load(self.settings.data_dir),
                                           self.settings.fuzzy_threshold)
             return self._resolver
 
-    def engine(self) -> Engine:
-        """The write-side engine: the spaCy model, the registry and a writer connection."""
+    def jobs(self) -> JobQueue:
+        """The job queue this process enqueues into (built on first use)."""
         with self.lock:
-            if self._engine is None:
-                from ..pipeline import open_engine
+            if self._jobs is None:
+                from ..jobs import JobQueue
 
-                self._engine = open_engine(self.settings)
-            return self._engine
+                self._jobs = JobQueue(self.settings)
+            return self._jobs
 
     def candidates(self, name: str, kind: str | None = None, country: str | None = None,
                    limit: int = 20) -> list[dict]:
@@ -60,36 +63,35 @@ class Services:
     def registry(self) -> Registry:
         return self.resolver().registry
 
-    def ingest(self, doc: Document) -> bool:
-        """Store one document through the pipeline; False when it was already there."""
-        from ..pipeline import ingest_document
-
-        engine = self.engine()
-        with self.lock:
-            created, _ = ingest_document(engine, doc)
-        return created
+    def ingest(self, doc: Document) -> Job:
+        """Queue one document for the pipeline; returns its job."""
+        return self.jobs().submit(doc)
 
     def extract(self, doc: Document) -> dict:
-        """The mentions and entities of a document, stored nowhere."""
-        from ..formats import extract_result
-        from ..pipeline import analyse
-
-        engine = self.engine()
-        with self.lock:
-            ((_, mentions, entities),) = analyse(engine, [doc])
-        return extract_result(doc, mentions, entities)
+        """The mentions and entities of a document, stored nowhere, computed by a worker
+        within GAZETTEER_EXTRACT_SECONDS."""
+        return self.jobs().extract(doc)
 
     def use_engine(self, engine: Engine) -> None:
-        """Serve writes with an engine built elsewhere (one whose model is already loaded)."""
+        """Run writes and extraction inline with an engine built elsewhere (one whose model
+        is already loaded): tests and single-process use."""
+        from ..jobs import JobQueue
+
         with self.lock:
-            self._engine = engine
+            self._jobs = JobQueue(self.settings, engine=engine)
 
     def warm(self, writes: bool = True) -> None:
-        """Build the resolver (and the engine when writes are on) before the first request,
-        so no request pays for loading them."""
+        """Build the resolver (and open the job queue) before the first request, so no
+        request pays for them; each server process calls this after it starts."""
         self.resolver()
-        if writes and self.settings.api_token:
-            self.engine()
+        if writes and self.settings.api_token and not self.settings.read_only:
+            self.jobs()
+
+    def open_connection(self) -> sqlite_utils.Database:
+        """A new read connection: the published copy opened immutable under --read-only."""
+        if self.settings.read_only:
+            return store.open_snapshot(self.settings.database)
+        return store.open_db(self.settings.database, create=False)
 
     def connection(self) -> sqlite_utils.Database:
         """This server thread's read connection: opening one (connect and pragmas, ~0.8 ms)
@@ -97,7 +99,7 @@ class Services:
         connections: dict[str, Any] = self._threads.__dict__.setdefault("connections", {})
         path = str(self.settings.database)
         if path not in connections:
-            connections[path] = store.open_db(path, create=False)
+            connections[path] = self.open_connection()
         return connections[path]
 
 

@@ -1,0 +1,254 @@
+"""The task queue (huey) that runs the API's writes and bounded extractions in worker
+processes, so that no web process loads spaCy or makes a reader wait behind the model.
+
+Huey keeps the queue, each job's state and the results in a SQLite file beside the database
+(nothing new to run; a job survives a restart of the server) or in Redis when
+GAZETTEER_JOB_QUEUE is a redis:// URL. An app given an engine of its own (tests, a single
+process) runs the same tasks inline, in huey's immediate mode.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from huey import RedisHuey, SqliteHuey
+from huey.api import Huey
+from huey.exceptions import HueyException, ResultTimeout, TaskException, TaskTimeout
+
+from . import faults
+from .config import Settings
+from .errors import ExtractTimedOut, GazetteerError
+from .store import now
+from .types import Document
+
+if TYPE_CHECKING:
+    from .pipeline import Engine
+
+STATES = ("queued", "running", "done", "failed")
+_KEY = "gazetteer-job:"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One ingest job as /api/jobs/<id> shows it."""
+
+    id: str
+    state: str  # queued, running, done, failed
+    document_id: str
+    source: str
+    queued_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    created: bool | None = None  # False when the document was already stored
+    mentions: int | None = None
+    entities: int | None = None
+    error: dict | None = None  # {"code", "message"} when failed
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def queue_path(database: Path) -> Path:
+    """The queue's SQLite file: beside the database, so backups and moves keep them together."""
+    return database.with_name(database.name + ".jobs")
+
+
+def make_huey(settings: Settings, immediate: bool = False) -> Huey:
+    """A huey over SQLite (default), Redis (a redis:// URL), or memory (immediate)."""
+    target = settings.job_queue
+    if target.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("gazetteer", url=target, immediate=immediate)
+    if target != "sqlite":
+        raise GazetteerError(f'GAZETTEER_JOB_QUEUE must be "sqlite" or a redis:// URL, '
+                             f"not {target!r}")
+    return SqliteHuey("gazetteer", filename=str(queue_path(settings.database)),
+                      immediate=immediate, timeout=30)
+
+
+class JobQueue:
+    """Ingest and extract as huey tasks; the same object enqueues (web) and runs (worker)."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._lock = threading.Lock()  # an inline engine serves one task at a time
+        self.huey = make_huey(settings, immediate=engine is not None)
+        if engine is not None:  # inline: no consumer, so the time limit is ours to keep
+            self.huey._timeout_handler = _alarm
+        self._ingest = self.huey.task(name="ingest", timeout=settings.job_seconds)(
+            self._run_ingest)
+        self._extract = self.huey.task(name="extract", timeout=settings.extract_seconds)(
+            self._run_extract)
+        self.huey.on_startup(name="load_engine")(self.engine)
+
+    # ---- the web side ----------------------------------------------------------------------
+
+    def submit(self, doc: Document) -> Job:
+        """Queue a document for ingest; returns its job (already done when inline)."""
+        job_id = _new_id()
+        self._save(Job(job_id, "queued", doc.id, doc.source[:500], now()))
+        task = self._ingest.s(job_id, doc)
+        task.id = job_id  # one name for one piece of work, in our records and huey's
+        self.huey.enqueue(task)
+        return self.job(job_id)  # type: ignore[return-value]
+
+    def job(self, job_id: str) -> Job | None:
+        data = self.huey.get(_KEY + job_id, peek=True)
+        return Job(**data) if data else None
+
+    def wait(self, job_id: str, seconds: float) -> Job | None:
+        """The job once it is done or failed, or as it stands after seconds."""
+        import time
+
+        deadline, delay = time.monotonic() + seconds, 0.02
+        job = self.job(job_id)
+        while job is not None and job.state in ("queued", "running") \
+                and time.monotonic() < deadline:
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.25)
+            job = self.job(job_id)
+        return job
+
+    def extract(self, doc: Document) -> dict:
+        """The extract result, computed by a worker within GAZETTEER_EXTRACT_SECONDS; raises
+        ExtractTimedOut when over (the worker stops: its task is interrupted)."""
+        limit = self.settings.extract_seconds
+        result = self._extract(doc)
+        try:
+            # the worker's own alarm ends the task at the limit; the margin is queueing
+            value = result.get(blocking=True, timeout=limit + 5, backoff=1.3, max_delay=0.1,
+                               revoke_on_timeout=True)
+        except ResultTimeout:
+            raise ExtractTimedOut(_too_slow(limit)) from None
+        except TaskException as exc:
+            raise _task_error(exc, limit) from None
+        if isinstance(value, dict) and "error" in value:
+            raise _rebuilt_error(value["error"])
+        return value
+
+    # ---- the worker side -------------------------------------------------------------------
+
+    def engine(self) -> Engine:
+        """This process's engine (loaded at the worker's start, so no job pays for it)."""
+        with self._lock:
+            if self._engine is None:
+                from .pipeline import open_engine
+
+                self._engine = open_engine(self.settings)
+            return self._engine
+
+    def _run_ingest(self, job_id: str, doc: Document) -> dict:
+        job = self.job(job_id) or Job(job_id, "queued", doc.id, doc.source[:500], now())
+        job = replace(job, state="running", started_at=now())
+        self._save(job)
+        try:
+            created, mentions = self._ingest_now(doc)
+        except (Exception, TaskTimeout) as exc:  # recorded on the job; the worker goes on
+            self._save(replace(job, state="failed", finished_at=now(),
+                               error=_describe(exc, self.settings.job_seconds, self.settings)))
+            return {"state": "failed"}
+        self._save(replace(job, state="done", finished_at=now(), created=created,
+                           mentions=len(mentions),
+                           entities=len({m.entity_id for m in mentions})))
+        return {"state": "done"}
+
+    def _ingest_now(self, doc: Document):
+        from .pipeline import ingest_document
+
+        engine = self.engine()
+        with self._lock:
+            return ingest_document(engine, doc)
+
+    def _run_extract(self, doc: Document) -> dict:
+        from .formats import extract_result
+        from .pipeline import analyse
+
+        engine = self.engine()
+        try:
+            with self._lock:
+                ((_, mentions, entities),) = analyse(engine, [doc])
+        except GazetteerError as exc:
+            return {"error": {"status": exc.status, "code": exc.code, "message": exc.message}}
+        return extract_result(doc, mentions, entities)
+
+    def _save(self, job: Job) -> None:
+        self.huey.put(_KEY + job.id, job.as_dict())
+
+
+def run_worker(settings: Settings, workers: int) -> None:
+    """Process jobs until interrupted: `gazetteer worker`, and the workers `serve` starts."""
+    import multiprocessing
+
+    queue = JobQueue(settings)
+    forks = "fork" in multiprocessing.get_all_start_methods()
+    consumer = queue.huey.create_consumer(
+        workers=workers, worker_type="process" if forks else "thread", initial_delay=0.05, backoff=1.5,
+        max_delay=0.5, periodic=False, check_worker_health=True)
+    consumer.run()
+
+
+def _new_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def _describe(exc: BaseException, limit: float, settings: Settings) -> dict:
+    """{"code", "message"} for a failed job: our errors as they are, storage faults named,
+    anything else by its type and text."""
+    if isinstance(exc, TaskTimeout):
+        return {"status": 504, "code": "job_timeout",
+                "message": f"the job took longer than {limit:g} s (GAZETTEER_JOB_SECONDS): "
+                           f"split the document, or raise the limit"}
+    if isinstance(exc, GazetteerError):
+        return {"status": exc.status, "code": exc.code, "message": exc.message}
+    fault = faults.storage_fault(exc, settings.database)
+    if fault is not None:
+        return {"status": fault.status, "code": fault.code, "message": fault.message}
+    return {"status": 500, "code": "internal_error", "message": f"{type(exc).__name__}: {exc}"[:500]}
+
+
+def _too_slow(limit: float) -> str:
+    return (f"extraction took longer than {limit:g} s (GAZETTEER_EXTRACT_SECONDS) and was "
+            f"stopped: send a shorter text, or POST it to /api/documents, which runs as a job")
+
+
+def _task_error(exc: TaskException, limit: float) -> GazetteerError:
+    if "TaskTimeout" in str(exc.metadata.get("error", "")):
+        return ExtractTimedOut(_too_slow(limit))
+    return GazetteerError(f"extraction failed: {exc.metadata.get('error', 'unknown error')}"[:500])
+
+
+def _rebuilt_error(error: dict) -> GazetteerError:
+    rebuilt = GazetteerError(error["message"])
+    rebuilt.status, rebuilt.code = error["status"], error["code"]
+    return rebuilt
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """The worker's time limit for inline tasks: SIGALRM where signals can be used (the main
+    thread), none in a server thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum, _frame):
+        raise TaskTimeout(f"timeout ({seconds}s)")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+__all__ = ["Job", "JobQueue", "STATES", "queue_path", "run_worker", "HueyException"]
