@@ -76,3 +76,11 @@ class BadSetting(GazetteerError):
 
     status = 500
     code = "bad_setting"
+
+
+class Conflict(GazetteerError):
+    """The request is sound but the stored state forbids it (undo a change that later
+    changes build on)."""
+
+    status = 409
+    code = "conflict"

@@ -21,3 +21,9 @@ from .curate import (  # noqa: F401
     curate_entity, curation_log, merge_entities, record_curation)
 from .export import (  # noqa: F401
     iter_entities, iter_geocoded_places)
+from .revise import (  # noqa: F401
+    REJECT_REASONS, reject_entity, rejected_ids, rejection, repoint_mention,
+    standing_curations, undo_curation)
+from .map import (  # noqa: F401
+    MapView, date_range, document_meta, entity_sources, legend_groups, map_view, mention_ids,
+    merged_into)

@@ -10,6 +10,7 @@ import sqlite_utils
 from ..fold import fold_name
 from ..types import Document, Entity, Mention
 from .read import merged_ids
+from .revise import with_overrides, without_rejected
 from .schema import now, transaction
 
 def document_exists(db: sqlite_utils.Database, document_id: str) -> bool:
@@ -25,6 +26,8 @@ def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Menti
         mentions = [replace(m, entity_id=redirects.get(m.entity_id, m.entity_id))
                     for m in mentions]
         entities = [e for e in entities if e.id not in redirects]
+    # curators' decisions: re-pointed mentions keep their entity, rejected ones are not made
+    mentions, entities = without_rejected(db, with_overrides(db, mentions), entities)
     with transaction(db):
         db.execute("INSERT OR IGNORE INTO documents VALUES (?, ?, ?, ?, ?, ?)",
                    [doc.id, doc.title, doc.source, doc.text, len(doc.text), now()])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+from flask import (Blueprint, Response, jsonify, redirect, request, stream_with_context,
+                   url_for)
 
 from .. import formats, store
 from ..errors import BadInput
 from ..ingest import decode, make_document
 from ..types import Document
+from werkzeug.wrappers import Response as WerkzeugResponse
 from .auth import require_writer
 from .openapi import openapi_document
 from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, int_arg, json_body, kind_arg,
@@ -30,10 +32,23 @@ def list_entities():
                         country=country, bbox=request.args.get("bbox")))
 
 
+def survivor_redirect(entity_id: str, endpoint: str) -> WerkzeugResponse | None:
+    """A 308 to the entity an id was merged into (so reconciled ids keep working)."""
+    survivor = store.merged_into(get_db(), entity_id)
+    if survivor is None:
+        return None
+    query = request.query_string.decode("ascii", "replace")
+    target = url_for(endpoint, entity_id=survivor) + (f"?{query}" if query else "")
+    return redirect(target, code=308)
+
+
 @bp.get("/api/entities/<entity_id>")
 def get_entity(entity_id: str):
     db = get_db()
-    entity = store.get_entity(db, checked_id(entity_id))
+    moved = survivor_redirect(checked_id(entity_id), "api.get_entity")
+    if moved is not None:
+        return moved
+    entity = store.get_entity(db, entity_id)
     entity.pop("curated", None)
     entity["aliases"] = store.entity_aliases(db, entity_id)
     entity.update(store.entity_counts(db, entity_id))
@@ -47,7 +62,10 @@ def get_entity(entity_id: str):
 @bp.get("/api/entities/<entity_id>/mentions")
 def entity_mentions(entity_id: str):
     db = get_db()
-    store.get_entity(db, checked_id(entity_id))
+    moved = survivor_redirect(checked_id(entity_id), "api.entity_mentions")
+    if moved is not None:
+        return moved
+    store.get_entity(db, entity_id)
     limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, 10**9)
     items, total = store.entity_mentions(db, entity_id, limit, offset)
     return jsonify(page(items, total, limit, offset, "api.entity_mentions", entity_id=entity_id))
