@@ -74,13 +74,23 @@ def map_view(db: sqlite_utils.Database, view: MapView) -> dict:
     size = cell_degrees(view.zoom)
     cells = db.execute(
         f"SELECT count(*), avg(e.lat), avg(e.lon), min(e.lat), min(e.lon), max(e.lat), "
-        f"max(e.lon), max(e.id) FROM entities e WHERE {clause} "
+        f"max(e.lon), max(e.rowid) FROM entities e WHERE {clause} "
         f"GROUP BY CAST((e.lon + 180) / ? AS INTEGER), CAST((e.lat + 90) / ? AS INTEGER)",
         params + [size, size]).fetchall()
     clusters = [{"count": c[0], "lat": round(c[1], 5), "lon": round(c[2], 5),
                  "bounds": [c[3], c[4], c[5], c[6]]} for c in cells if c[0] > 1]
+    # rowids, not ids: the (kind, lat, lon) index holds the rowid, so no row is read per place
     singles = [c[7] for c in cells if c[0] == 1]
-    return {"total": total, "clusters": clusters, "points": place_points(db, singles)}
+    return {"total": total, "clusters": clusters,
+            "points": place_points(db, _ids_of_rowids(db, singles))}
+
+
+def _ids_of_rowids(db: sqlite_utils.Database, rowids: list[int]) -> list[str]:
+    if not rowids:
+        return []
+    marks = ",".join("?" * len(rowids))
+    return [r[0] for r in db.execute(f"SELECT id FROM entities WHERE rowid IN ({marks})",
+                                     rowids)]
 
 
 def place_points(db: sqlite_utils.Database, ids: list[str]) -> list[dict]:

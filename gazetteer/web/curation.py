@@ -50,10 +50,12 @@ def repoint_mention(mention_id: str):
                     "undo": url_for("curation.undo", curation_id=curation)})
 
 
-@bp.post("/api/curations/<int:curation_id>/undo")
-def undo(curation_id: int):
+@bp.post("/api/curations/<curation_id>/undo")
+def undo(curation_id: str):
     require_writer()
+    if not curation_id.isdigit() or len(curation_id) > 12:
+        raise NotFound(f"no curation {curation_id[:40]!r}")
     body = json_body()
-    entity_id = store.undo_curation(get_db(), curation_id, _who(body))
-    return jsonify({"undone": curation_id, "entity_id": entity_id,
+    entity_id = store.undo_curation(get_db(), int(curation_id), _who(body))
+    return jsonify({"undone": int(curation_id), "entity_id": entity_id,
                     "entity": url_for("api.get_entity", entity_id=entity_id)})

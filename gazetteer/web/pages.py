@@ -50,7 +50,7 @@ def _curate_config(entity_id: str) -> dict:
     return {"entity": url_for("api.get_entity", entity_id=entity_id),
             "merge": url_for("api.merge_entity", entity_id=entity_id),
             "reject": url_for("curation.reject_entity", entity_id=entity_id),
-            "undo": url_for("curation.undo", curation_id=0).replace("/0/", "/ID/"),
+            "undo": url_for("curation.undo", curation_id="ID"),
             "mention": url_for("curation.repoint_mention", mention_id="ID"),
             "static": url_for("static", filename="")}
 
