@@ -56,10 +56,14 @@
     return this.cfg.points + '?' + params.toString();
   };
 
-  App.prototype.load = function () {
-    var self = this, ticket = ++this.request;
+  App.prototype.fetchPoints = function () {
     return fetch(this.query())
-      .then(function (r) { return r.ok ? r.json() : {clusters: [], points: [], total: 0}; })
+      .then(function (r) { return r.ok ? r.json() : {clusters: [], points: [], total: 0}; });
+  };
+
+  App.prototype.load = function (pending) {
+    var self = this, ticket = ++this.request;
+    return (pending || this.fetchPoints())
       .then(function (body) { if (ticket === self.request) { self.draw(body); } });
   };
 
@@ -79,6 +83,7 @@
         (body.clusters.length ? ', grouped by area: zoom in or select a circle' : '');
     }
     this.map.getContainer().setAttribute('data-loaded', String(this.request));
+    if (window.gazetteerFirstDrawn === undefined) { window.gazetteerFirstDrawn = performance.now(); }
     if (this.pendingPopup && this.markers[this.pendingPopup]) {
       this.markers[this.pendingPopup].openPopup();
       this.pendingPopup = null;
@@ -303,12 +308,14 @@
     start: function (map, cfg) {
       var app = new App(map, cfg);
       window.gazetteerApp = app;
-      GazetteerBase.draw(map, cfg.static);  // beneath online tiles, when those are on
+      // the first view's places and the legend are asked for at once, before the base map
+      var first = app.fetchPoints();
       fetch(cfg.legend).then(function (r) { return r.json(); }).then(function (legend) {
         app.panel(legend);
         map.on('moveend', function () { app.load(); });
-        app.load();
+        app.load(first);
       });
+      GazetteerBase.draw(map, cfg.static);  // beneath online tiles, when those are on
       return app;
     }
   };

@@ -39,7 +39,9 @@ def survivor_redirect(entity_id: str, endpoint: str) -> WerkzeugResponse | None:
         return None
     query = request.query_string.decode("ascii", "replace")
     target = url_for(endpoint, entity_id=survivor) + (f"?{query}" if query else "")
-    return redirect(target, code=308)
+    response = redirect(target, code=308)
+    response.headers["Cache-Control"] = "no-cache"  # a merge can be undone: browsers re-ask
+    return response
 
 
 @bp.get("/api/entities/<entity_id>")

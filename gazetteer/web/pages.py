@@ -29,8 +29,10 @@ def entity_page(entity_id: str):
     survivor = store.merged_into(db, entity_id)
     if survivor is not None:
         query = request.query_string.decode("ascii", "replace")
-        return redirect(url_for("pages.entity_page", entity_id=survivor)
-                        + (f"?{query}" if query else ""), 308)
+        moved = redirect(url_for("pages.entity_page", entity_id=survivor)
+                         + (f"?{query}" if query else ""), 308)
+        moved.headers["Cache-Control"] = "no-cache"  # a merge can be undone: browsers re-ask
+        return moved
     embed = request.args.get("embed") == "1"
     page = _page_arg()
     view = (_stored(db, entity_id, page) or _rejected(db, entity_id)
