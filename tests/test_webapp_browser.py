@@ -199,14 +199,24 @@ def test_big_store_map_is_the_same_shell_and_draws_quickly(tab, live_url, big_st
 # ---- curation in the browser ----------------------------------------------------------------
 
 @pytest.fixture
-def curator(tmp_path, seeded_db, shared_nlp):
+def curator(tab, tmp_path, seeded_db, shared_nlp):
+    """A writable server over a copy of the seeds; the module's tab (one Playwright per
+    process), on a new origin each time, so its sessionStorage starts empty."""
     path = tmp_path / "curated.db"
     shutil.copy(seeded_db, path)
     app = writable_app(path, shared_nlp, API_TOKEN=TOKEN)
-    with threaded(app) as url, chromium_tab() as page:
-        urls: list[str] = []
-        page.on("request", lambda r: urls.append(r.url))
-        yield page, url, app, urls
+    urls: list[str] = []
+
+    def record(request):
+        urls.append(request.url)
+
+    with threaded(app) as url:
+        tab.on("request", record)
+        try:
+            yield tab, url, app, urls
+        finally:
+            tab.remove_listener("request", record)
+            tab.goto("about:blank")
 
 
 def sign_in(page) -> None:
