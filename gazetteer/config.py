@@ -61,8 +61,9 @@ class Settings:
     private_reads: bool = _setting(False, "when true, read endpoints need the token as well")
     cors_origins: str = _setting("", "comma-separated origins allowed by CORS; empty means "
                                      "CORS off")
-    tiles: str = _setting("OpenStreetMap", 'folium tile layer name or URL template; "none" '
-                                           "for no tiles")
+    tiles: str = _setting("none", '"none": only the bundled offline base map (no request '
+                                  'leaves the server); a folium tile layer name or URL template '
+                                  "adds online tiles (opt-in: the tile server sees the area)")
     host: str = _setting("127.0.0.1", "`gazetteer serve` address")
     port: int = _setting(8000, "`gazetteer serve` port")
     threads: int = _setting(8, "threads per server process (gunicorn gthread or waitress)")

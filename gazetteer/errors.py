@@ -121,3 +121,11 @@ class ReadOnlyCopy(WritesDisabled):
     """`gazetteer serve --read-only`: a published snapshot, never written."""
 
     code = "read_only_copy"
+
+
+class Conflict(GazetteerError):
+    """The request is sound but the stored state forbids it (undo a change that later
+    changes build on)."""
+
+    status = 409
+    code = "conflict"

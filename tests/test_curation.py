@@ -12,7 +12,7 @@ from gazetteer.reference import build_reference
 from gazetteer.web import create_app
 
 from .conftest import make_engine
-from .test_api import AUTH, TOKEN, assert_error
+from .test_api import AUTH, TOKEN, assert_moved
 
 IDLIB = "gn-169389"
 CURATION = {"name": "Idlib (curated)", "lat": 35.9306, "lon": 36.6339,
@@ -36,7 +36,7 @@ def assert_curated(client) -> None:
     aliases = {a["name"] for a in idlib["aliases"]}
     assert "Idlib al-Khadra" in aliases and not {"Idlip", "Idleb"} & aliases
     assert [c["action"] for c in idlib["curation"]] == ["patch"]
-    assert_error(client.get("/api/entities/ag-liwa-al-islam"), 404)
+    assert_moved(client.get("/api/entities/ag-liwa-al-islam"), "ag-jaish-al-islam")
     group = client.get("/api/entities/ag-jaish-al-islam").get_json()
     assert [c["action"] for c in group["curation"]] == ["merge"]
     assert "Liwa al-Islam" in {a["name"] for a in group["aliases"]}

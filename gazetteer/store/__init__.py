@@ -28,3 +28,9 @@ from .snapshot import (  # noqa: F401
 from .replay import (  # noqa: F401
     export_curations, import_curations)
 from .health import probe_tables  # noqa: F401
+from .revise import (  # noqa: F401
+    REJECT_REASONS, reject_entity, rejected_ids, rejection, repoint_mention,
+    standing_curations, undo_curation)
+from .map import (  # noqa: F401
+    MapView, date_range, document_meta, entity_sources, legend_groups, map_view, mention_ids,
+    merged_into)

@@ -10,12 +10,8 @@ from ..errors import BadInput
 from .derived import refresh_co_mentions, refresh_seen
 from .read import get_entity
 from .schema import now, transaction
+from .revise import record_curation, snapshot_entity, standing_curations  # noqa: F401
 from .write import add_alias
-
-def record_curation(db: sqlite_utils.Database, entity_id: str, action: str, payload: dict,
-                    who: str) -> None:
-    db.execute("INSERT INTO curations (entity_id, action, payload, who, at) VALUES (?,?,?,?,?)",
-               [entity_id, action, json.dumps(payload, ensure_ascii=False), who, now()])
 
 
 def curate_entity(db: sqlite_utils.Database, entity_id: str, changes: dict, who: str) -> None:
@@ -23,6 +19,7 @@ def curate_entity(db: sqlite_utils.Database, entity_id: str, changes: dict, who:
     them, so that re-ingest and rebuild keep them."""
     with transaction(db):
         entity = get_entity(db, entity_id)
+        before = snapshot_entity(db, entity_id)
         curated = entity["curated"]
         for field in ("name", "lat", "lon"):
             if field in changes:
@@ -44,7 +41,7 @@ def curate_entity(db: sqlite_utils.Database, entity_id: str, changes: dict, who:
             db.table("entities").update(entity_id, columns)
         db.table("entities").update(entity_id, {"curated": json.dumps(curated, ensure_ascii=False),
                                           "updated_at": now()})
-        record_curation(db, entity_id, "patch", changes, who)
+        record_curation(db, entity_id, "patch", changes, who, before)
 
 
 def merge_entities(db: sqlite_utils.Database, into: str, other: str, who: str) -> None:
@@ -56,6 +53,11 @@ def merge_entities(db: sqlite_utils.Database, into: str, other: str, who: str) -
         target, source = get_entity(db, into), get_entity(db, other)
         if target["kind"] != source["kind"]:
             raise BadInput(f"cannot merge a {source['kind']} into a {target['kind']}")
+        before = {**snapshot_entity(db, into), "other": snapshot_entity(db, other),
+                  "moved_mentions": [r[0] for r in db.execute(
+                      "SELECT id FROM mentions WHERE entity_id = ?", [other])],
+                  "repointed_merges": [r[0] for r in db.execute(
+                      "SELECT from_id FROM merges WHERE into_id = ?", [other])]}
         db.execute("UPDATE mentions SET entity_id = ? WHERE entity_id = ?", [into, other])
         documents = [r[0] for r in db.execute(
             "SELECT DISTINCT document_id FROM mentions WHERE entity_id = ?", [into])]
@@ -66,10 +68,13 @@ def merge_entities(db: sqlite_utils.Database, into: str, other: str, who: str) -
         db.execute("DELETE FROM entities WHERE id = ?", [other])
         db.execute("UPDATE merges SET into_id = ? WHERE into_id = ?", [into, other])
         db.execute("INSERT OR REPLACE INTO merges VALUES (?, ?, ?, ?)", [other, into, who, now()])
-        record_curation(db, into, "merge", {"other": other, "other_name": source["name"]}, who)
+        record_curation(db, into, "merge", {"other": other, "other_name": source["name"]}, who,
+                        before)
 
 
 def curation_log(db: sqlite_utils.Database, entity_id: str) -> list[dict]:
-    return [dict(r) for r in db.query(
-        "SELECT action, payload, who, at FROM curations WHERE entity_id = ? ORDER BY id",
+    """The entity's curations, oldest first, each with its id and whether it still stands."""
+    standing = set(standing_curations(db, entity_id))
+    return [{**dict(r), "standing": r["id"] in standing} for r in db.query(
+        "SELECT id, action, payload, who, at FROM curations WHERE entity_id = ? ORDER BY id",
         [entity_id])]

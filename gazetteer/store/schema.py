@@ -70,6 +70,14 @@ CREATE TABLE IF NOT EXISTS geocode_cache (
     PRIMARY KEY (provider, query));
 CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY, url TEXT, licence TEXT, attribution TEXT, used_for TEXT);
+-- curators' rejections and re-pointed mentions: the pipeline consults both when storing
+CREATE TABLE IF NOT EXISTS rejections (
+    entity_id TEXT PRIMARY KEY, reason TEXT NOT NULL, who TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS mention_overrides (
+    mention_id TEXT PRIMARY KEY, entity_id TEXT NOT NULL, who TEXT, at TEXT);
+-- the state before each curation, so that any of them can be undone
+CREATE TABLE IF NOT EXISTS curation_snapshots (
+    curation_id INTEGER PRIMARY KEY, snapshot TEXT NOT NULL);
 """
 
 # Indexes on columns added in schema 3: created after the migration has added the columns.
@@ -161,7 +169,7 @@ def _is_current(db: sqlite_utils.Database) -> bool:
     """True when the file already has this version's schema (a cheap check, so that the
     server's many read connections do not each take the write lock)."""
     tables = set(db.table_names())
-    return ({"meta", "entities_fts", "documents_fts"} <= tables
+    return ({"meta", "entities_fts", "documents_fts", "rejections"} <= tables
             and get_meta(db, "schema_version") == SCHEMA_VERSION)
 
 

@@ -12,6 +12,7 @@ from ..sources import page_of
 from ..types import Document, Entity, Mention
 from .derived import note_seen, refresh_co_mentions
 from .read import merged_ids
+from .revise import with_overrides, without_rejected
 from .schema import now, transaction
 
 def document_exists(db: sqlite_utils.Database, document_id: str) -> bool:
@@ -27,6 +28,8 @@ def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Menti
         mentions = [replace(m, entity_id=redirects.get(m.entity_id, m.entity_id))
                     for m in mentions]
         entities = [e for e in entities if e.id not in redirects]
+    # curators' decisions: re-pointed mentions keep their entity, rejected ones are not made
+    mentions, entities = without_rejected(db, with_overrides(db, mentions), entities)
     with transaction(db):
         _insert_rows(db, "documents", [_document_row(doc)], "OR IGNORE")
         for entity in entities:

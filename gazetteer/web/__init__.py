@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response
 
 from ..config import Settings, load_settings, setting_names
-from . import api, auth, errors, map as map_view, pages, reconcile, services
+from . import api, auth, curation, errors, map as map_view, mapdata, pages, reconcile, services
 
 
 def create_app(test_config: dict[str, Any] | None = None,
@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None,
     services.install(app, settings)
     auth.install(app)
     errors.register(app)
-    for blueprint in (api.bp, map_view.bp, pages.bp, reconcile.bp):
+    for blueprint in (api.bp, map_view.bp, mapdata.bp, curation.bp, pages.bp, reconcile.bp):
         app.register_blueprint(blueprint)
     _enable_cors(app, settings.cors_origins)
     app.after_request(_no_sniffing)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
+from flask import (Blueprint, Response, jsonify, redirect, request, stream_with_context,
+                   url_for)
 
 import sqlite3
 
@@ -14,6 +15,7 @@ from ..faults import storage_fault, write_fault
 from ..ingest import decode, make_document
 from ..sources import read_bytes, with_published
 from ..types import Document
+from werkzeug.wrappers import Response as WerkzeugResponse
 from .auth import require_writer
 from .openapi import openapi_document
 from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, date_arg, int_arg, json_body,
@@ -39,10 +41,25 @@ def list_entities():
                         until=until))
 
 
+def survivor_redirect(entity_id: str, endpoint: str) -> WerkzeugResponse | None:
+    """A 308 to the entity an id was merged into (so reconciled ids keep working)."""
+    survivor = store.merged_into(get_db(), entity_id)
+    if survivor is None:
+        return None
+    query = request.query_string.decode("ascii", "replace")
+    target = url_for(endpoint, entity_id=survivor) + (f"?{query}" if query else "")
+    response = redirect(target, code=308)
+    response.headers["Cache-Control"] = "no-cache"  # a merge can be undone: browsers re-ask
+    return response
+
+
 @bp.get("/api/entities/<entity_id>")
 def get_entity(entity_id: str):
     db = get_db()
-    entity = store.get_entity(db, checked_id(entity_id))
+    moved = survivor_redirect(checked_id(entity_id), "api.get_entity")
+    if moved is not None:
+        return moved
+    entity = store.get_entity(db, entity_id)
     entity.pop("curated", None)
     entity["aliases"] = store.entity_aliases(db, entity_id)
     entity.update(store.entity_counts(db, entity_id))
@@ -56,7 +73,10 @@ def get_entity(entity_id: str):
 @bp.get("/api/entities/<entity_id>/mentions")
 def entity_mentions(entity_id: str):
     db = get_db()
-    store.get_entity(db, checked_id(entity_id))
+    moved = survivor_redirect(checked_id(entity_id), "api.entity_mentions")
+    if moved is not None:
+        return moved
+    store.get_entity(db, entity_id)
     limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, 10**9)
     since, until = date_arg("since"), date_arg("until")
     items, total = store.entity_mentions(db, entity_id, limit, offset, since, until)

@@ -86,6 +86,56 @@ def _export(summary: str, mimetype: str, schema: dict,
         "400": ERROR, "404": ERROR}}}
 
 
+MOVED = {"description": "merged: the survivor's address is in Location"}
+DATE = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"}
+HTML = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
+WHO = {"who": {"type": "string"}}
+MAP_PATHS: dict[str, Any] = {
+    "/api/map/points": {"get": {
+        "summary": "Places in a view: all of them, or grid clusters for the zoom, with "
+                   "single places as points (mentions, approximate, groups named with them)",
+        "parameters": [BBOX, _param("zoom", {"type": "integer", "minimum": 0, "maximum": 22}),
+                       _param("group", {"type": "string", "maxLength": 200},
+                              description="only places named in the same sentence as it"),
+                       COUNTRY, _param("since", DATE), _param("until", DATE)],
+        "responses": {"200": OBJECT, "400": ERROR, "404": ERROR}}},
+    "/api/map/legend": {"get": {
+        "summary": "The armed groups that colour the map, and the dates the store covers",
+        "parameters": [_param("limit", {"type": "integer", "minimum": 1, "maximum": 50})],
+        "responses": {"200": OBJECT, "400": ERROR}}},
+    "/api/entities/{entity_id}/reject": {"post": {
+        "summary": "Reject an entity: it and its mentions stop being produced",
+        "security": [{"bearer": []}], "parameters": [ENTITY_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["reason"], "properties": {
+                "reason": {"enum": ["not a place", "not a group", "wrong place"]}, **WHO}}}}},
+        "responses": {"200": OBJECT, **WRITE_ERRORS}}},
+    "/api/mentions/{mention_id}": {"patch": {
+        "summary": "Re-point one mention to another entity",
+        "security": [{"bearer": []}],
+        "parameters": [_param("mention_id", {"type": "string"}, "path", True,
+                              "<document id>:<start>:<end>")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["entity_id"], "properties": {
+                "entity_id": {"type": "string"}, **WHO}}}}},
+        "responses": {"200": OBJECT, **WRITE_ERRORS}}},
+    "/api/curations/{curation_id}/undo": {"post": {
+        "summary": "Undo a curation (the entity's latest standing one)",
+        "security": [{"bearer": []}],
+        "parameters": [_param("curation_id", {"type": "string", "pattern": r"^\d{1,12}$"},
+                              "path", True)],
+        "requestBody": {"required": True, "content": JSON_OBJECT},
+        "responses": {"200": OBJECT, "409": ERROR, **WRITE_ERRORS}}},
+    "/documents": {"get": {"summary": "The documents (HTML)",
+                           "parameters": [_param("page", {"type": "integer", "minimum": 0})],
+                           "responses": {"200": HTML}}},
+    "/documents/{document_id}": {"get": {
+        "summary": "One document with every mention highlighted and linked (HTML)",
+        "parameters": [_param("document_id", {"type": "string"}, "path", True)],
+        "responses": {"200": HTML, "404": ERROR}}},
+}
+
+
 def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -100,14 +150,15 @@ def openapi_document() -> dict:
                 "responses": {"200": PAGE, "400": ERROR}}},
             "/api/entities/{entity_id}": {
                 "get": {"summary": "One entity with aliases, geocoding, counts, neighbours",
-                        "parameters": [ENTITY_ID], "responses": {"200": OBJECT, "404": ERROR}},
+                        "parameters": [ENTITY_ID],
+                        "responses": {"200": OBJECT, "308": MOVED, "404": ERROR}},
                 "patch": {"summary": "Curate: rename, fix coordinates, add/remove aliases",
                           "security": [{"bearer": []}], "parameters": [ENTITY_ID],
                           "requestBody": {"required": True, "content": PATCH_BODY},
                           "responses": {"200": OBJECT, **WRITE_ERRORS}}},
             "/api/entities/{entity_id}/mentions": {"get": {
                 "summary": "Mentions of an entity", "parameters": [ENTITY_ID, *PERIOD, *PAGING],
-                "responses": {"200": PAGE, "400": ERROR, "404": ERROR}}},
+                "responses": {"200": PAGE, "308": MOVED, "400": ERROR, "404": ERROR}}},
             "/api/entities/{entity_id}/merge": {"post": {
                 "summary": "Merge another entity into this one", "security": [{"bearer": []}],
                 "parameters": [ENTITY_ID], "requestBody": {"required": True, "content": MERGE_BODY},
@@ -176,9 +227,10 @@ def openapi_document() -> dict:
                 "responses": {"200": OBJECT, "400": ERROR, "413": ERROR}}},
             "/entities/{entity_id}": {"get": {
                 "summary": "One entity as a web page (OpenRefine's view and preview)",
-                "parameters": [ENTITY_ID],
-                "responses": {"200": {"description": "HTML", "content": {
-                    "text/html": {"schema": {"type": "string"}}}}, "404": ERROR}}},
+                "parameters": [ENTITY_ID, _param("page", {"type": "integer", "minimum": 0}),
+                               _param("embed", {"type": "string"})],
+                "responses": {"200": HTML, "308": MOVED, "404": ERROR}}},
+            **MAP_PATHS,
             "/api/openapi.json": {"get": {"summary": "This document",
                                           "responses": {"200": OBJECT}}},
             "/healthz": {"get": {"summary": "Liveness and counts", "responses": {"200": OBJECT}}},
