@@ -65,20 +65,42 @@ def build(settings: Settings, force: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Dask worker processes on this machine (more than 1: the cluster path).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run on the Dask cluster of this scheduler.")
+@click.option("--shard-size", type=click.IntRange(1), default=None,
+              help="Documents a Dask task (default 2000).")
+@click.option("--shards-dir", type=click.Path(path_type=Path), default=None,
+              help="Where shard files go (default: DATABASE.shards/; shared with workers).")
+@click.option("--keep-shards", is_flag=True, help="Keep the shard files after the merge.")
 @click.pass_obj
-def ingest(settings: Settings, paths: tuple[str, ...]) -> None:
+def ingest(settings: Settings, paths: tuple[str, ...], workers: int | None,
+           scheduler: str | None, shard_size: int | None, shards_dir: Path | None,
+           keep_shards: bool) -> None:
     """Ingest files, folders (recursively) or - for standard input."""
     from .ingest import read_stdin
     from .pipeline import Report, ingest_document, run
 
-    engine = _engine(settings)
+    workers = workers or settings.workers
+    files = [Path(p) for p in paths if p != "-"]
+    if files and "-" not in paths and (scheduler or workers > 1):
+        cluster = _cluster_module(scheduler)
+        if cluster is not None:
+            options = cluster.ClusterOptions(workers, scheduler, shard_size or cluster.SHARD_SIZE,
+                                             shards_dir, keep_shards)
+            report = cluster.ingest_on_dask(settings, files, options)
+            _print_report(report)
+            if report.skipped and not report.added and not report.unchanged:
+                sys.exit(1)
+            return
+    engine = _engine(_with_workers(settings, workers))
     report = Report()
     if "-" in paths:
         doc = read_stdin(settings.max_document_bytes)
         created, mentions = ingest_document(engine, doc)
         (report.added if created else report.unchanged).append(doc.source)
         report.mentions += len(mentions)
-    files = [Path(p) for p in paths if p != "-"]
     if files:
         more = run(engine, files)
         report.added += more.added
@@ -88,6 +110,27 @@ def ingest(settings: Settings, paths: tuple[str, ...]) -> None:
     _print_report(report)
     if report.skipped and not report.added and not report.unchanged:
         sys.exit(1)
+
+
+def _cluster_module(scheduler: str | None):
+    """gazetteer.cluster, or None (with a note) when Dask is not installed and the fork pool
+    of processes can stand in; a scheduler address without Dask is an error."""
+    try:
+        from . import cluster
+    except ImportError as exc:
+        if scheduler:
+            raise BadInput(f"--scheduler needs Dask ({exc.name} is not installed): "
+                           "pip install 'gazetteer[cluster]'") from exc
+        click.echo("gazetteer: Dask is not installed (pip install 'gazetteer[cluster]'); "
+                   "using forked processes on this machine instead", err=True)
+        return None
+    return cluster
+
+
+def _with_workers(settings: Settings, workers: int) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, workers=workers)
 
 
 def _print_report(report) -> None:

@@ -14,7 +14,7 @@ import sqlite_utils
 from spacy.language import Language
 from tqdm import tqdm
 
-from . import store
+from . import merge, store
 from .config import Settings
 from .extract import GazetteerMatcher, extract_candidates, load_nlp
 from .fold import fold_name
@@ -22,7 +22,7 @@ from .geocode import PlaceLocator, make_online_geocoder
 from .ingest import Skipped, read_paths
 from .normalise import Registry, Resolver
 from .reference import build_reference
-from .resolve import NameClusters, link_mentions, resolve_candidates
+from .resolve import NameIds, ProvisionalIds, link_mentions, resolve_candidates
 from .types import Document, Entity, Mention, Resolved
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ Analysed = tuple[Document, list[Mention], list[Entity]]
 @dataclass
 class Engine:
     """Everything loaded once per process: the database, the model, the registry, the
-    resolver, the geocoder and the ids of unknown names."""
+    resolver, the geocoder and the (provisional) ids of unknown names."""
 
     settings: Settings
     db: sqlite_utils.Database
@@ -40,7 +40,7 @@ class Engine:
     registry: Registry
     resolver: Resolver
     locator: PlaceLocator
-    clusters: NameClusters
+    clusters: NameIds
     demonyms: set[str]
 
     def is_demonym(self, text: str) -> bool:
@@ -56,6 +56,19 @@ def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
     by an earlier engine over the same curated data)."""
     db = store.open_db(settings.database)
     build_reference(db, settings.data_dir, settings.min_city_population)
+    return _engine_over(db, settings, nlp)
+
+
+def open_reader_engine(settings: Settings, nlp: Language | None = None) -> Engine:
+    """An engine over an immutable read-only copy of the reference (store.copy_reference):
+    what a cluster worker extracts, resolves and geocodes with; it stores nothing and never
+    geocodes online (the geocoder's cache could not be written)."""
+    db = store.open_immutable(settings.database)
+    return _engine_over(db, replace(settings, geocoder="offline"), nlp)
+
+
+def _engine_over(db: sqlite_utils.Database, settings: Settings,
+                 nlp: Language | None) -> Engine:
     registry = Registry.load(settings.data_dir)
     resolver = Resolver(db, registry, settings.fuzzy_threshold)
     not_entities = json.loads((settings.data_dir / "not_entities.json").read_text("utf-8"))
@@ -68,7 +81,7 @@ def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
     online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
               if settings.geocoder == "nominatim" else None)
     return Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, online),
-                  NameClusters(settings.fuzzy_threshold, store.new_entity_keys(db)),
+                  ProvisionalIds(),
                   _demonyms(not_entities["communities"]))
 
 
@@ -102,10 +115,18 @@ def run(engine: Engine, paths: Iterable[Path]) -> Report:
     read -> extract -> resolve -> geocode -> store, batch by batch."""
     report = Report()
     docs = new_documents(engine, read_paths(paths, engine.settings.max_document_bytes), report)
-    for batch in batched(with_progress(analyse(engine, docs), len(docs)), SAVE_BATCH):
-        store.save_documents(engine.db, batch)
-        report.record(batch)
+    analysed = list(with_progress(analyse(engine, docs), len(docs)))
+    report.record(store_analysed(engine, analysed))
     return report
+
+
+def store_analysed(engine: Engine, analysed: list[Analysed]) -> list[Analysed]:
+    """Store analysed documents through the deterministic merge (gazetteer.merge), the one
+    the cluster path uses, so that a serial ingest and a cluster ingest of the same documents
+    store the same rows; returns the documents stored."""
+    merged = merge.fold(engine.db, [merge.MemoryShard(analysed)], engine.settings.fuzzy_threshold,
+                        SAVE_BATCH)
+    return [item for item in analysed if item[0].id in merged.added_ids]
 
 
 def analyse(engine: Engine, docs: list[Document]) -> Iterator[Analysed]:
@@ -122,8 +143,8 @@ def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]
     if store.document_exists(engine.db, doc.id):
         return False, []
     (analysed,) = analyse(engine, [doc])
-    store.save_documents(engine.db, [analysed])
-    return True, analysed[1]
+    stored = store_analysed(engine, [analysed])
+    return True, stored[0][1] if stored else []
 
 
 # Documents stored per transaction: a commit per document (each flushing the alias search
@@ -179,8 +200,7 @@ def _resolved_in_workers(engine: Engine, texts: list[str],
     """_resolved in forked processes, batch by batch, in order. The model, the resolver and
     its caches are inherited by fork, not pickled; only texts and results are. (spaCy's own
     n_process parallelises the model alone, leaving resolution to this process: 2 workers
-    were slower than 1.) Geocoding and ids stay in this process, in document order: ids of
-    unknown names depend on that order."""
+    were slower than 1.) Geocoding stays in this process; ids are settled by the merge."""
     import multiprocessing
 
     size = engine.settings.batch_size

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from .extract import BLOCKING_LABELS, DIRECTION_WORDS, PLACE_LABELS, PLACE_TYPE_WORDS
 from .fold import fold_name
@@ -110,8 +111,23 @@ class NameClusters:
         return known[key]
 
 
+# ---- ids of unknown names, before the merge (issue 16) -----------------------------------
+
+class NameIds(Protocol):
+    def entity_id(self, kind: str, text: str) -> str: ...
+
+
+class ProvisionalIds:
+    """Ids of unknown names from their folded key alone, whatever else was seen: the merge
+    (gazetteer.merge) then folds spelling variants into one id over the run's sorted keys,
+    so ids depend neither on document order nor on how documents were split into shards."""
+
+    def entity_id(self, kind: str, text: str) -> str:
+        return new_entity_id(kind, fold_name(text))
+
+
 def link_mentions(doc: Document, resolved: list[Resolved], places: list[Place | None],
-                  registry: Registry, clusters: NameClusters
+                  registry: Registry, clusters: NameIds
                   ) -> tuple[list[Mention], list[Entity]]:
     """Mentions of entities for the resolved spans (places[i] is the place of resolved[i],
     None for groups): registry groups, reference places, and new entities for names
@@ -135,7 +151,7 @@ def link_mentions(doc: Document, resolved: list[Resolved], places: list[Place | 
     return sorted(mentions, key=lambda m: m.start), list(entities.values())
 
 
-def _group_entity(registry: Registry, clusters: NameClusters, text: str,
+def _group_entity(registry: Registry, clusters: NameIds, text: str,
                   item: Resolved) -> Entity:
     if not item.readings:
         return Entity(clusters.entity_id("armed_group", text), "armed_group", text,
@@ -150,7 +166,7 @@ def _group_entity(registry: Registry, clusters: NameClusters, text: str,
                   attrs=attrs, aliases=[(n, "registry") for n in registry.names(gid)])
 
 
-def _place_entity(clusters: NameClusters, text: str, place: Place | None) -> Entity:
+def _place_entity(clusters: NameIds, text: str, place: Place | None) -> Entity:
     if place is not None and place.ref_id is not None:
         source = "geonames" if place.ref_id.startswith("gn-") else "supplement"
         return Entity(place.ref_id, "place", place.name, fold_name(place.name), place=place,
