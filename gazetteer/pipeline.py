@@ -112,7 +112,8 @@ class Report:
 
 def run(engine: Engine, paths: Iterable[Path]) -> Report:
     """Ingest the files and folders into the database; re-ingesting changes nothing.
-    read -> extract -> resolve -> geocode -> store, batch by batch."""
+    read -> extract -> resolve -> geocode every document, then store them batch by batch
+    through the merge (ids of unknown names are settled over the whole run)."""
     report = Report()
     docs = new_documents(engine, read_paths(paths, engine.settings.max_document_bytes), report)
     analysed = list(with_progress(analyse(engine, docs), len(docs)))
