@@ -73,11 +73,21 @@ def build(settings: Settings, force: bool) -> None:
 @click.option("--published", default=None,
               help="Publication date (ISO 8601) for every document of this ingest, "
                    "instead of the dates found in them.")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
+              help="Dask worker processes on this machine (more than 1: the cluster path).")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
+              help="Run on the Dask cluster of this scheduler.")
+@click.option("--shard-size", type=click.IntRange(1), default=None,
+              help="Documents a Dask task (default 2000).")
+@click.option("--shards-dir", type=click.Path(path_type=Path), default=None,
+              help="Where shard files go (default: DATABASE.shards/; shared with workers).")
+@click.option("--keep-shards", is_flag=True, help="Keep the shard files after the merge.")
 @click.pass_obj
 def ingest(settings: Settings, paths: tuple[str, ...], url_list: Path | None,
-           published: str | None) -> None:
+           published: str | None, workers: int | None, scheduler: str | None,
+           shard_size: int | None, shards_dir: Path | None, keep_shards: bool) -> None:
     """Ingest files, folders (recursively), http(s) URLs of pages, PDFs or RSS/Atom feeds,
-    or - for standard input."""
+    or - for standard input; files and folders on Dask with --workers N or --scheduler."""
     from .pipeline import run
     from .sources import read_url_list
 
@@ -85,10 +95,27 @@ def ingest(settings: Settings, paths: tuple[str, ...], url_list: Path | None,
         raise click.UsageError("give files, folders, URLs, - or --urls FILE")
     if published is not None:
         _check_published(published)  # before the model loads
+    workers = workers or settings.workers
+    only_files = url_list is None and published is None and all(
+        p != "-" and not p.lower().startswith(("http://", "https://")) for p in paths)
+    if only_files and (scheduler or workers > 1):
+        cluster = _cluster_module(scheduler)
+        if cluster is not None:
+            options = cluster.ClusterOptions(workers, scheduler, shard_size or cluster.SHARD_SIZE,
+                                             shards_dir, keep_shards)
+            report = cluster.ingest_on_dask(settings, [Path(p) for p in paths], options)
+            _print_report(report)
+            if report.skipped and not report.added and not report.unchanged:
+                sys.exit(1)
+            return
+    elif scheduler:
+        raise click.UsageError("--scheduler takes files and folders only (no URLs, -, "
+                               "--urls or --published)")
     sources: list = [_stdin_document(settings) if p == "-" else p for p in paths]
     if url_list is not None:
         sources += read_url_list(url_list)
-    report = run(_engine(settings), _dated(settings, sources, published))
+    report = run(_engine(_with_workers(settings, workers)),
+                 _dated(settings, sources, published))
     _print_report(report)
     if report.skipped and not report.added and not report.unchanged:
         sys.exit(1)
@@ -124,6 +151,27 @@ def _dated(settings: Settings, sources: list, published: str | None):
         return
     for item in read(settings, sources):
         yield with_published(item, published) if isinstance(item, Document) else item
+
+
+def _cluster_module(scheduler: str | None):
+    """gazetteer.cluster, or None (with a note) when Dask is not installed and the fork pool
+    of processes can stand in; a scheduler address without Dask is an error."""
+    try:
+        from . import cluster
+    except ImportError as exc:
+        if scheduler:
+            raise BadInput(f"--scheduler needs Dask ({exc.name} is not installed): "
+                           "pip install 'gazetteer[cluster]'") from exc
+        click.echo("gazetteer: Dask is not installed (pip install 'gazetteer[cluster]'); "
+                   "using forked processes on this machine instead", err=True)
+        return None
+    return cluster
+
+
+def _with_workers(settings: Settings, workers: int) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, workers=workers)
 
 
 def _print_report(report) -> None:

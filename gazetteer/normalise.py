@@ -293,6 +293,18 @@ class FuzzyIndex:
                 bucket[0].append(choice)
                 bucket[1].append(i)
 
+    def add(self, choice: str) -> None:
+        """Append a choice: it ranks after the others on equal scores, as if it had been
+        last in the list (the merge grows the index name by name, in sorted order)."""
+        new_length = len(choice) not in self._by_length
+        for bucket in (self._by_length.setdefault(len(choice), ([], [])),
+                       self._by_letter.setdefault((len(choice), choice[:1]), ([], []))):
+            bucket[0].append(choice)
+            bucket[1].append(self.size)
+        self.size += 1
+        if new_length:
+            self._windows.clear()
+
     def _lengths(self, n: int, score: float) -> list[int]:
         if (n, score) not in self._windows:
             self._windows[(n, score)] = [m for m in self._by_length

@@ -14,7 +14,7 @@ import sqlite_utils
 from spacy.language import Language
 from tqdm import tqdm
 
-from . import store
+from . import merge, store
 from .config import Settings
 from .errors import AnalysisFailed
 from .extract import GazetteerMatcher, extract_candidates, load_nlp
@@ -23,7 +23,7 @@ from .geocode import PlaceLocator, make_online_geocoder
 from .normalise import Registry, Resolver
 from .pieces import shifted, split_text
 from .reference import build_reference
-from .resolve import NameClusters, group_countries, link_mentions, resolve_candidates
+from .resolve import NameIds, ProvisionalIds, group_countries, link_mentions, resolve_candidates
 from .sources import Fetcher, Skipped, read_paths, read_url
 from .types import Document, Entity, Mention, Resolved
 
@@ -37,7 +37,7 @@ Source = Path | str | Document | Skipped
 @dataclass
 class Engine:
     """Everything loaded once per process: the database, the model, the registry, the
-    resolver, the geocoder and the ids of unknown names."""
+    resolver, the geocoder and the (provisional) ids of unknown names."""
 
     settings: Settings
     db: sqlite_utils.Database
@@ -45,7 +45,7 @@ class Engine:
     registry: Registry
     resolver: Resolver
     locator: PlaceLocator
-    clusters: NameClusters
+    clusters: NameIds
     demonyms: set[str]
 
     def is_demonym(self, text: str) -> bool:
@@ -61,6 +61,19 @@ def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
     by an earlier engine over the same curated data)."""
     db = store.open_db(settings.database)
     build_reference(db, settings.data_dir, settings.min_city_population)
+    return _engine_over(db, settings, nlp)
+
+
+def open_reader_engine(settings: Settings, nlp: Language | None = None) -> Engine:
+    """An engine over an immutable read-only copy of the reference (store.copy_reference):
+    what a cluster worker extracts, resolves and geocodes with; it stores nothing and never
+    geocodes online (the geocoder's cache could not be written)."""
+    db = store.open_immutable(settings.database)
+    return _engine_over(db, replace(settings, geocoder="offline"), nlp)
+
+
+def _engine_over(db: sqlite_utils.Database, settings: Settings,
+                 nlp: Language | None) -> Engine:
     registry = Registry.load(settings.data_dir)
     resolver = Resolver(db, registry, settings.fuzzy_threshold)
     not_entities = json.loads((settings.data_dir / "not_entities.json").read_text("utf-8"))
@@ -73,7 +86,7 @@ def open_engine(settings: Settings, nlp: Language | None = None) -> Engine:
     online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
               if settings.geocoder == "nominatim" else None)
     return Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, resolver, online),
-                  NameClusters(settings.fuzzy_threshold, store.new_entity_keys(db)),
+                  ProvisionalIds(),
                   _demonyms(not_entities["communities"]))
 
 
@@ -110,13 +123,13 @@ class Report:
 def run(engine: Engine, sources: Iterable[Source]) -> Report:
     """Ingest files, folders, URLs or documents into the database; re-ingesting changes
     nothing, and a document that fails is reported, not fatal to the batch.
-    read -> extract -> resolve -> geocode -> store, batch by batch."""
+    read -> extract -> resolve -> geocode every document, then store them through the merge
+    (ids of unknown names are settled over the whole run, whatever the order)."""
     report = Report()
     docs = new_documents(engine, read(engine.settings, sources), report)
-    for batch in batched(with_progress(analyse_each(engine, docs), len(docs)), SAVE_BATCH):
-        analysed = report.set_aside_failures(batch)
-        store.save_documents(engine.db, analysed)
-        report.record(analysed)
+    analysed = report.set_aside_failures(list(with_progress(analyse_each(engine, docs),
+                                                            len(docs))))
+    report.record(store_analysed(engine, analysed))
     return report
 
 
@@ -142,6 +155,15 @@ def is_url(text: str) -> bool:
 def make_fetcher(settings: Settings) -> Fetcher:
     return Fetcher(settings.user_agent, settings.fetch_delay, settings.fetch_timeout,
                    settings.max_document_bytes)
+
+
+def store_analysed(engine: Engine, analysed: list[Analysed]) -> list[Analysed]:
+    """Store analysed documents through the deterministic merge (gazetteer.merge), the one
+    the cluster path uses, so that a serial ingest and a cluster ingest of the same documents
+    store the same rows; returns the documents stored."""
+    merged = merge.fold(engine.db, [merge.MemoryShard(analysed)], engine.settings.fuzzy_threshold,
+                        SAVE_BATCH)
+    return [item for item in analysed if item[0].id in merged.added_ids]
 
 
 def analyse(engine: Engine, docs: list[Document]) -> Iterator[Analysed]:
@@ -185,8 +207,8 @@ def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]
     if store.document_exists(engine.db, doc.id):
         return False, []
     (analysed,) = analyse(engine, [doc])
-    store.save_documents(engine.db, [analysed])
-    return True, analysed[1]
+    stored = store_analysed(engine, [analysed])
+    return True, stored[0][1] if stored else []
 
 
 # Documents stored per transaction: a commit per document (each flushing the alias search
@@ -265,8 +287,7 @@ def _resolved_in_workers(engine: Engine, texts: list[str],
     """_resolved in forked processes, batch by batch, in order. The model, the resolver and
     its caches are inherited by fork, not pickled; only texts and results are. (spaCy's own
     n_process parallelises the model alone, leaving resolution to this process: 2 workers
-    were slower than 1.) Geocoding and ids stay in this process, in document order: ids of
-    unknown names depend on that order."""
+    were slower than 1.) Geocoding stays in this process; ids are settled by the merge."""
     import multiprocessing
 
     size = engine.settings.batch_size

@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
+from typing import Protocol
 
 from .extract import (BLOCKING_LABELS, DIRECTION_WORDS, GROUP_PREFIXES, GROUP_TYPE_WORDS,
                       PLACE_LABELS, PLACE_TYPE_PHRASES, PLACE_TYPE_WORDS)
 from .fold import fold_name
-from .normalise import Registry, best_fuzzy, group_entity_id, new_entity_id
+from .normalise import Registry, group_entity_id, new_entity_id
 from .types import (Candidate, Document, Entity, Mention, Place, Resolution, Resolved,
                     Weights)
 
@@ -203,28 +204,26 @@ def _acceptable(cand: Candidate, readings: list[Resolution]) -> Resolution | Non
 
 # ---- from resolved spans (and their places) to mentions of entities ------------------------
 
-@dataclass
-class NameClusters:
-    """Ids for names no registry or gazetteer knows: spelling variants of one unknown name
-    share an id (kind -> folded key -> id), remembered across documents."""
+# ---- ids of unknown names, before the merge (issue 16) -----------------------------------
 
-    threshold: float
-    known: dict[str, dict[str, str]] = field(default_factory=dict)
+class NameIds(Protocol):
+    def entity_id(self, kind: str, text: str) -> str: ...
+
+
+class ProvisionalIds:
+    """Ids of unknown names from their folded key alone, whatever else was seen: the merge
+    (gazetteer.merge) then folds spelling variants into one id over the run's sorted keys,
+    so ids depend neither on document order nor on how documents were split into shards."""
 
     def entity_id(self, kind: str, text: str) -> str:
-        key = fold_name(text)
-        known = self.known.setdefault(kind, {})
-        if key not in known:
-            match = best_fuzzy(key, list(known), self.threshold)
-            known[key] = known[match[0]] if match else new_entity_id(kind, key)
-        return known[key]
+        return new_entity_id(kind, fold_name(text))
 
 
 Located = tuple[Resolved, "Place | None"]  # a kept span and its place (None for groups)
 
 
 def link_mentions(doc: Document, located: list[Located], registry: Registry,
-                  clusters: NameClusters) -> tuple[list[Mention], list[Entity]]:
+                  clusters: NameIds) -> tuple[list[Mention], list[Entity]]:
     """Mentions of entities for the located spans: registry groups (an acronym or name
     several groups share goes to the one of the document's countries), reference places,
     and new entities for names nobody knows. Entities come once each, with the spellings
@@ -280,7 +279,7 @@ def choose_group(readings: list[Resolution], registry: Registry, countries: Weig
     return max(enumerate(readings), key=fit)[1].target
 
 
-def _group_entity(registry: Registry, clusters: NameClusters, name: str,
+def _group_entity(registry: Registry, clusters: NameIds, name: str,
                   readings: list[Resolution], countries: Weights) -> Entity:
     if not readings:
         return Entity(clusters.entity_id("armed_group", name), "armed_group", name,
@@ -295,7 +294,7 @@ def _group_entity(registry: Registry, clusters: NameClusters, name: str,
                   attrs=attrs, aliases=[(n, "registry") for n in registry.names(gid)])
 
 
-def _place_entity(clusters: NameClusters, name: str, place: Place | None) -> Entity:
+def _place_entity(clusters: NameIds, name: str, place: Place | None) -> Entity:
     if place is not None and place.ref_id is not None:
         source = ("geonames" if place.ref_id.startswith("gn-") else
                   "regions" if place.ref_id.startswith("adm1-") else "supplement")

@@ -7,7 +7,8 @@ import pytest
 
 from gazetteer.geocode import DocumentContext, choose_place
 from gazetteer.normalise import Registry
-from gazetteer.resolve import NameClusters, link_mentions, resolve_candidates
+from gazetteer.merge import cluster_ids, relabel
+from gazetteer.resolve import ProvisionalIds, link_mentions, resolve_candidates
 from gazetteer.types import Candidate, Document, Point, Resolution
 
 TEXT = "Fighters of Liwa al-Islam reached Idlib, and the New York Times said so."
@@ -78,18 +79,34 @@ def test_link_mentions_gives_registry_ids_and_parents():
     doc = Document("d1", TEXT, "t", "s")
     resolved = resolve_candidates([cand("Liwa al-Islam", "ORG")], fake_resolve, not_demonym)
     mentions, entities = link_mentions(doc, [(r, None) for r in resolved], REGISTRY,
-                                       NameClusters(90))
+                                       ProvisionalIds())
     assert [m.entity_id for m in mentions] == ["ag-liwa-al-islam"]
     assert entities[0].attrs["parent"] == "ag-islamic-front"
     assert ("Liwa al-Islam", "observed") in entities[0].aliases
 
 
-def test_unknown_spellings_of_one_name_share_an_id_across_documents():
-    clusters = NameClusters(90)
-    first = clusters.entity_id("place", "Kafr Nabudah")
-    assert clusters.entity_id("place", "Kafr Nabouda") == first
-    assert clusters.entity_id("place", "Kafr Zita") != first
-    assert clusters.entity_id("armed_group", "Kafr Nabudah") != first  # kinds never mix
+def test_unknown_spellings_of_one_name_share_an_id_after_the_merge():
+    new = {("place", "kafr nabuda"), ("place", "kafr nabudah"), ("place", "kafr zita"),
+           ("armed_group", "kafr nabuda")}
+    ids = cluster_ids({}, new, 90)
+    assert ids[("place", "kafr nabudah")] == ids[("place", "kafr nabuda")]
+    assert ids[("place", "kafr zita")] != ids[("place", "kafr nabuda")]
+    assert ids[("armed_group", "kafr nabuda")] != ids[("place", "kafr nabuda")]  # kinds never mix
+
+
+def test_a_defined_acronym_keeps_its_long_forms_entity_through_the_merge():
+    text = "The Kivu Liberation Front (KLF) raided Walikale."
+    doc = Document("d2", text, "t", "s")
+    long_form = Candidate(4, 25, "Kivu Liberation Front", "DEFINITION", "definition", None,
+                          0, len(text))
+    acronym = Candidate(27, 30, "KLF", "ACRONYM", "acronym", None, 0, len(text), "",
+                        "Kivu Liberation Front")
+    resolved = resolve_candidates([long_form, acronym], fake_resolve, not_demonym)
+    item = link_mentions(doc, [(r, None) for r in resolved], REGISTRY, ProvisionalIds())
+    ids = cluster_ids({}, {(e.kind, e.key) for e in item[1]}, 90)
+    _, mentions, entities = relabel((doc, *item), ids)
+    assert len({m.entity_id for m in mentions}) == 1 == len(entities)
+    assert entities[0].id == mentions[0].entity_id
 
 
 def _row(ref_id, country, feature="city", population=1000, lat=35.0, lon=36.0):

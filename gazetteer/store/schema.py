@@ -251,6 +251,24 @@ def _connect(path: Path) -> sqlite_utils.Database:
     return db
 
 
+def open_immutable(path: Path | str) -> sqlite_utils.Database:
+    """A read-only connection to a file nobody writes while it is open (a cluster worker's
+    copy of the reference, a snapshot): `immutable=1` skips locking and change checks, so
+    many processes, on a shared filesystem too, read it without contention. The file must
+    hold everything (no WAL beside it). Raises DatabaseMissing or DatabaseUnreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatabaseMissing(f"no database at {path}")
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        db = sqlite_utils.Database(conn)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnreadable(f"cannot open {path} as a gazetteer database ({exc})") from exc
+    return db
+
+
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     """Run the block in one IMMEDIATE transaction: all of it is stored, or none. Inside a
