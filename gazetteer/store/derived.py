@@ -24,14 +24,31 @@ def _json(ids: Sequence[str]) -> str:
     return json.dumps(list(ids))
 
 
+def sentence_number(text: str, start: int, end: int, sentence: str | None,
+                    unplaced: dict[str, int]) -> int | None:
+    """Where a mention's sentence starts in the document: mentions with the same number
+    are in the same sentence. A sentence repeated word for word elsewhere in the report
+    is another sentence (joining every copy with every other was quadratic, and counted
+    pairs that were never written side by side). A sentence not found around the mention
+    gets a negative number of its own, shared by its copies."""
+    if sentence is None:
+        return None
+    found = text.find(sentence, max(0, end - len(sentence)), start + len(sentence))
+    return found if found >= 0 else unplaced.setdefault(sentence, -1 - len(unplaced))
+
+
 def number_sentences(db: sqlite_utils.Database) -> None:
-    """Give mentions stored before schema 3 their sentence number: mentions in the same
-    document with the same sentence text share one (what neighbour counts always meant)."""
-    db.execute(
-        "WITH numbered AS (SELECT id, CASE WHEN sentence IS NULL THEN NULL ELSE "
-        "dense_rank() OVER (PARTITION BY document_id ORDER BY sentence) END AS n "
-        "FROM mentions) UPDATE mentions SET sentence_no = numbered.n FROM numbered "
-        "WHERE numbered.id = mentions.id")
+    """Give mentions stored before schema 3 their sentence number, document by document
+    (each text read once)."""
+    documents = [r[0] for r in db.execute("SELECT DISTINCT document_id FROM mentions")]
+    for document_id in documents:
+        (text,) = db.execute("SELECT text FROM documents WHERE id = ?", [document_id]).fetchone()
+        unplaced: dict[str, int] = {}
+        db.conn.executemany("UPDATE mentions SET sentence_no = ? WHERE id = ?", [
+            (sentence_number(text or "", start, end, sentence, unplaced), mention_id)
+            for mention_id, start, end, sentence in db.execute(
+                'SELECT id, start, "end", sentence FROM mentions WHERE document_id = ?',
+                [document_id])])
 
 
 def refresh_co_mentions(db: sqlite_utils.Database,

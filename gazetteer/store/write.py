@@ -10,7 +10,7 @@ import sqlite_utils
 from ..fold import fold_name, strip_invisible
 from ..sources import page_of
 from ..types import Document, Entity, Mention
-from .derived import note_seen, refresh_co_mentions
+from .derived import note_seen, refresh_co_mentions, sentence_number
 from .read import merged_ids
 from .revise import with_overrides, without_rejected
 from .schema import now, transaction
@@ -35,8 +35,8 @@ def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Menti
         for entity in entities:
             upsert_entity(db, entity)
         db.execute("DELETE FROM mentions WHERE document_id = ?", [doc.id])
-        sentences: dict[str, int] = {}
-        _insert_rows(db, "mentions", [_mention_row(m, doc, sentences) for m in mentions])
+        unplaced: dict[str, int] = {}
+        _insert_rows(db, "mentions", [_mention_row(m, doc, unplaced) for m in mentions])
         refresh_co_mentions(db, [doc.id])
         if doc.published:
             note_seen(db, sorted({m.entity_id for m in mentions}), doc.published)
@@ -59,15 +59,15 @@ def _document_row(doc: Document) -> dict:
             "pages": json.dumps(list(doc.pages)) if doc.pages else None}
 
 
-def _mention_row(m: Mention, doc: Document, sentences: dict[str, int]) -> dict:
-    """A mention's row; its page comes from the document's page offsets, and mentions in
-    the same sentence (same text, as neighbour counts always read it) share a number."""
+def _mention_row(m: Mention, doc: Document, unplaced: dict[str, int]) -> dict:
+    """A mention's row; its page comes from the document's page offsets, and its sentence
+    number is where its sentence starts."""
     return {"id": f"{m.document_id}:{m.start}:{m.end}", "document_id": m.document_id,
             "entity_id": m.entity_id, "kind": m.kind, "start": m.start, "end": m.end,
             "text": m.text, "sentence": m.sentence, "method": m.method,
             "confidence": round(m.confidence, 3), "resolution": m.resolution,
             "page": page_of(doc, m.start),
-            "sentence_no": sentences.setdefault(m.sentence, len(sentences))}
+            "sentence_no": sentence_number(doc.text, m.start, m.end, m.sentence, unplaced)}
 
 
 def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
