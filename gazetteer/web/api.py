@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import (Blueprint, Response, jsonify, redirect, request, stream_with_context,
                    url_for)
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .. import formats, store
 from ..errors import BadInput
 from ..ingest import decode, make_document
 from ..types import Document
-from werkzeug.wrappers import Response as WerkzeugResponse
 from .auth import require_writer
 from .openapi import openapi_document
 from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, int_arg, json_body, kind_arg,
