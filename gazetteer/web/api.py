@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from flask import (Blueprint, Response, jsonify, redirect, request, stream_with_context,
                    url_for)
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 import sqlite3
 
@@ -15,7 +16,6 @@ from ..faults import storage_fault, write_fault
 from ..ingest import decode, make_document
 from ..sources import read_bytes, with_published
 from ..types import Document
-from werkzeug.wrappers import Response as WerkzeugResponse
 from .auth import require_writer
 from .openapi import openapi_document
 from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, date_arg, int_arg, json_body,
