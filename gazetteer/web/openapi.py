@@ -88,6 +88,7 @@ def _export(summary: str, mimetype: str, schema: dict,
 
 MOVED = {"description": "merged: the survivor's address is in Location"}
 DATE = {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"}
+PAGE_NUMBER = _param("page", {"type": "integer", "minimum": 0, "maximum": 100_000})
 HTML = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
 WHO = {"who": {"type": "string"}}
 MAP_PATHS: dict[str, Any] = {
@@ -127,8 +128,7 @@ MAP_PATHS: dict[str, Any] = {
         "requestBody": {"required": True, "content": JSON_OBJECT},
         "responses": {"200": OBJECT, "409": ERROR, **WRITE_ERRORS}}},
     "/documents": {"get": {"summary": "The documents (HTML)",
-                           "parameters": [_param("page", {"type": "integer", "minimum": 0})],
-                           "responses": {"200": HTML}}},
+                           "parameters": [PAGE_NUMBER], "responses": {"200": HTML, "400": ERROR}}},
     "/documents/{document_id}": {"get": {
         "summary": "One document with every mention highlighted and linked (HTML)",
         "parameters": [_param("document_id", {"type": "string"}, "path", True)],
@@ -227,9 +227,8 @@ def openapi_document() -> dict:
                 "responses": {"200": OBJECT, "400": ERROR, "413": ERROR}}},
             "/entities/{entity_id}": {"get": {
                 "summary": "One entity as a web page (OpenRefine's view and preview)",
-                "parameters": [ENTITY_ID, _param("page", {"type": "integer", "minimum": 0}),
-                               _param("embed", {"type": "string"})],
-                "responses": {"200": HTML, "308": MOVED, "404": ERROR}}},
+                "parameters": [ENTITY_ID, PAGE_NUMBER, _param("embed", {"type": "string"})],
+                "responses": {"200": HTML, "308": MOVED, "400": ERROR, "404": ERROR}}},
             **MAP_PATHS,
             "/api/openapi.json": {"get": {"summary": "This document",
                                           "responses": {"200": OBJECT}}},

@@ -15,7 +15,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from .. import store
 from ..errors import NotFound
 from .names import country_name, region_name
-from .params import checked_id
+from .params import checked_id, int_arg
 from .services import get_db, services, settings
 
 bp = Blueprint("pages", __name__)
@@ -44,8 +44,7 @@ def entity_page(entity_id: str):
 
 
 def _page_arg() -> int:
-    raw = request.args.get("page", "0")
-    return int(raw) if raw.isdigit() and len(raw) < 6 else 0
+    return int_arg("page", 0, 0, 100_000)
 
 
 def _curate_config(entity_id: str) -> dict:
