@@ -106,7 +106,9 @@ def name_tokens(name: str) -> list[str]:
 @lru_cache(maxsize=500_000)
 def fold_name(name: str) -> str:
     """Return the transliteration-folded key of a name: 'Jesr al-Shughour' -> 'jisr shughur'."""
-    return " ".join(fold_token(w) for w in name_tokens(name))
+    folded = [fold_token(w) for w in name_tokens(name)]
+    # a word can fold into an article ("Oul" -> "ul"): dropped too, so folding is idempotent
+    return " ".join([w for w in folded if not is_article(w)] or folded)
 
 
 def skeleton(key: str) -> str:

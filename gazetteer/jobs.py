@@ -153,6 +153,12 @@ class JobQueue:
             self._save(replace(job, state="failed", finished_at=now(),
                                error=_describe(exc, self.settings.job_seconds, self.settings)))
             return {"state": "failed"}
+        except _OutOfTime:  # the alarm: recorded, then on to huey as its TaskTimeout
+            timeout = TaskTimeout(f"timeout ({self.settings.job_seconds}s)")
+            self._save(replace(job, state="failed", finished_at=now(),
+                               error=_describe(timeout, self.settings.job_seconds,
+                                               self.settings)))
+            raise
         self._save(replace(job, state="done", finished_at=now(), created=created,
                            mentions=len(mentions),
                            entities=len({m.entity_id for m in mentions})))
@@ -231,6 +237,11 @@ def _rebuilt_error(error: dict) -> GazetteerError:
     return rebuilt
 
 
+class _OutOfTime(BaseException):
+    """Raised by the alarm: not an Exception, so that no stage's "one document failed, go on"
+    handler can swallow the time limit."""
+
+
 @contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
     """The worker's time limit for inline tasks: SIGALRM where signals can be used (the main
@@ -240,12 +251,14 @@ def _alarm(seconds: float) -> Iterator[None]:
         return
 
     def interrupt(_signum, _frame):
-        raise TaskTimeout(f"timeout ({seconds}s)")
+        raise _OutOfTime()
 
     previous = signal.signal(signal.SIGALRM, interrupt)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except _OutOfTime:
+        raise TaskTimeout(f"timeout ({seconds}s)") from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -171,7 +171,8 @@ def _store_batch(db: sqlite_utils.Database, batch: list[Analysed], merged: Merge
     chosen, aliases = _observations(batch)
     with store.transaction(db):
         redirects = store.merged_ids(db)
-        live = sorted(i for i in chosen if i not in redirects)
+        rejected = store.rejected_ids(db)  # a curator's rejection outlives every re-ingest
+        live = sorted(i for i in chosen if i not in redirects and i not in rejected)
         stored = store.first_documents(db, live)
         for entity_id in live:
             rank, entity = chosen[entity_id]
@@ -180,7 +181,7 @@ def _store_batch(db: sqlite_utils.Database, batch: list[Analysed], merged: Merge
             if entity_id not in stored or first is None or rank[0] < first:
                 store.upsert_entity(db, entity)
             else:
-                store.add_aliases(db, entity_id, entity.aliases)
+                store.add_observed_aliases(db, entity_id, entity.aliases)
         for doc, mentions, _ in batch:
             store.save_document(db, doc, mentions, [])
     for doc, mentions, _ in batch:

@@ -51,26 +51,29 @@ def test_shifted_candidate_points_into_the_whole_text():
 
 # ---- the overlap check -------------------------------------------------------------------
 
-def pairwise_choice(candidates, resolve, is_demonym):
-    """The choice rule as it was written before (every span against every taken span)."""
-    from gazetteer.resolve import Resolved, _judge
+def pairwise_choice(candidates, resolve, is_demonym, lookup):
+    """The choice rule written pairwise (every span against every taken span)."""
+    from gazetteer.resolve import Resolved, _judge, _names_something
 
-    scored = [_judge(c, resolve, is_demonym) for c in candidates]
+    scored = [_judge(c, resolve, lookup, is_demonym) for c in candidates]
     ranked = sorted((s for s in scored if s), key=lambda s: (-(s[0].end - s[0].start), -s[2]))
     chosen, blockers, taken = [], [], []
-    for cand, kind, _priority, readings in ranked:
+    for cand, kind, _priority, readings, weak in ranked:
         if any(cand.start < e and s < cand.end for s, e in taken):
             continue
         if kind is None:
-            blockers.append(cand)
+            if _names_something(cand):
+                blockers.append(cand)
             if cand.method == "gazetteer":
                 taken.append((cand.start, cand.end))
             continue
-        if kind == "place" and any(b.start <= cand.start and cand.end <= b.end
-                                   and (b.end - b.start) > (cand.end - cand.start)
-                                   for b in blockers):
+        if kind == "place" and any(
+                b.start <= cand.start and cand.end <= b.end
+                and (b.end - b.start) > (cand.end - cand.start)
+                or cand.method == "lookup" and cand.start < b.end and b.start < cand.end
+                for b in blockers):
             continue
-        chosen.append(Resolved(cand, kind, readings))
+        chosen.append(Resolved(cand, kind, readings, weak))
         taken.append((cand.start, cand.end))
     return sorted(chosen, key=lambda c: c.candidate.start)
 
@@ -81,9 +84,9 @@ def random_candidates(rng: random.Random, n: int) -> list[Candidate]:
     for _ in range(n):
         start = rng.randrange(0, 300)
         end = start + rng.randrange(1, 25)
-        method = rng.choice(["ner", "ner", "gazetteer", "rule"])
+        method = rng.choice(["ner", "ner", "gazetteer", "rule", "lookup"])
         hint = {"gazetteer": rng.choice(["place", "armed_group", "block"]),
-                "rule": "armed_group"}.get(method)
+                "rule": "armed_group", "lookup": "place"}.get(method)
         label = rng.choice(["GPE", "LOC", "ORG", "PERSON", "NORP", "GAZETTEER"])
         text = rng.choice(["Aleppo", "Free Syrian Army", "Unknown Name", "lower case", "Syrian"])
         out.append(Candidate(start, end, text, label, method, hint, 0, 400))
@@ -96,12 +99,16 @@ def fake_resolve(text: str, kind):
     return [r for r in table.get(text, []) if kind in (None, r.kind)]
 
 
+def fake_lookup(text: str, kind):
+    return [r for r in fake_resolve(text, "place")]
+
+
 @pytest.mark.parametrize("seed", range(60))
 def test_linear_overlap_check_makes_the_pairwise_choices(seed):
     rng = random.Random(seed)
     candidates = random_candidates(rng, rng.randrange(1, 120))
     is_demonym = lambda text: text == "Syrian"  # noqa: E731
-    expected = pairwise_choice(candidates, fake_resolve, is_demonym)
-    got = resolve_candidates(candidates, fake_resolve, is_demonym)
+    expected = pairwise_choice(candidates, fake_resolve, is_demonym, fake_lookup)
+    got = resolve_candidates(candidates, fake_resolve, is_demonym, fake_lookup)
     assert [(r.candidate, r.kind) for r in got] == [(r.candidate, r.kind) for r in expected]
     assert got, "the random candidates should keep something"

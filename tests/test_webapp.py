@@ -69,8 +69,6 @@ def test_time_filter_uses_first_and_last_seen_when_the_store_has_them(tmp_path, 
     path = tmp_path / "dated.db"
     shutil.copy(seeded_db, path)
     db = store.open_db(path)
-    db.execute("ALTER TABLE entities ADD COLUMN first_seen TEXT")  # the dates schema's columns
-    db.execute("ALTER TABLE entities ADD COLUMN last_seen TEXT")
     db.execute("UPDATE entities SET first_seen = '2015-10-01', last_seen = '2016-03-31' "
                "WHERE id = 'gn-169023'")
     db.execute("UPDATE entities SET first_seen = '2012-01-01', last_seen = '2012-12-31' "

@@ -15,7 +15,8 @@ from .reference import (  # noqa: F401
     ref_ids_with_geonameid, ref_names_for, ref_place, ref_places_by_key, save_sources,
     use_large_cache)
 from .write import (  # noqa: F401
-    add_alias, add_aliases, document_exists, save_document, save_documents, upsert_entity)
+    add_alias, add_aliases, add_observed_aliases, document_exists, save_document,
+    save_documents, upsert_entity)
 from .read import (  # noqa: F401
     count_rows, document_mentions, entities_by_alias_key, entity_aliases, entity_counts,
     entity_mentions, entity_names, fts_query, get_document, get_entity, list_documents,

@@ -280,7 +280,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.conn.in_transaction:  # SQLite rolls back itself on some errors (disk full)
+            db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
 

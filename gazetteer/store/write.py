@@ -78,9 +78,19 @@ def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
     row.update({k: v for k, v in curated.items() if not k.startswith("_")})
     row["curated"] = json.dumps(curated) if curated else None
     _upsert_row(db, "entities", row)
-    add_aliases(db, entity.id, entity.aliases)
-    for name in curated.get("_removed_aliases", []):
-        db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity.id, name])
+    add_observed_aliases(db, entity.id, entity.aliases, curated)
+
+
+def add_observed_aliases(db: sqlite_utils.Database, entity_id: str,
+                         aliases: list[tuple[str, str]], curated: dict | None = None) -> None:
+    """Add the spellings reports use, less those a curator removed from the entity."""
+    if curated is None:
+        row = db.execute("SELECT curated FROM entities WHERE id = ?", [entity_id]).fetchone()
+        curated = json.loads(row[0]) if row and row[0] else {}
+    removed = set(curated.get("_removed_aliases", []))
+    add_aliases(db, entity_id, [a for a in aliases if a[0] not in removed])
+    for name in removed:
+        db.execute("DELETE FROM aliases WHERE entity_id = ? AND name = ?", [entity_id, name])
 
 
 def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict],
