@@ -112,6 +112,14 @@ def _depth_over(value: object, limit: int) -> bool:
     return False
 
 
+def only_query_parameters(*allowed: str) -> None:
+    """Writes refuse query parameters they do not take (a mistyped ?wiat=5 is an error, not
+    silently ignored)."""
+    unknown = sorted(set(request.args) - set(allowed))
+    if unknown:
+        raise BadInput(f"unknown query parameter(s): {', '.join(k[:40] for k in unknown[:5])}")
+
+
 def json_body() -> dict:
     if not request.is_json:
         raise BadInput("send a JSON object with Content-Type: application/json")
