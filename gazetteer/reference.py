@@ -124,9 +124,21 @@ def _continent_rows() -> tuple[list[dict], list[dict]]:
     return places, names
 
 
+def supplement_files(data_dir: Path) -> list[Path]:
+    """The curated place files: data/places.json (Syria, the first theatre) and one file per
+    region under data/places/."""
+    main = data_dir / "places.json"
+    return ([main] if main.exists() else []) + sorted((data_dir / "places").glob("*.json"))
+
+
 def load_supplement(data_dir: Path) -> dict:
-    path = data_dir / "places.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    """Every curated place file's places and GeoNames aliases, in one supplement."""
+    merged: dict[str, list] = {"places": [], "geonames_aliases": []}
+    for path in supplement_files(data_dir):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        for key in merged:
+            merged[key].extend(part.get(key, []))
+    return merged
 
 
 def _supplement_rows(supplement: dict, known: dict[str, dict]) -> tuple[list[dict], list[dict]]:
@@ -212,7 +224,8 @@ def _new_regions(data_dir: Path, curated: list[dict],
 def _data_stamp(data_dir: Path) -> str:
     """A cheap fingerprint of the curated files, so editing them triggers a rebuild."""
     digest = hashlib.sha256()
-    for name in ("places.json", "countries.json", "regions.json"):
-        path = data_dir / name
+    for path in [*supplement_files(data_dir), data_dir / "countries.json",
+                 data_dir / "regions.json"]:
+        digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.exists() else b"-")
     return digest.hexdigest()[:16]
