@@ -290,21 +290,58 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     words alone ("Some", "West") and runs of them ("White House") are left out."""
 
     def name_lookup(doc: Doc) -> Doc:
-        blocked = {t.i for e in doc.ents if e.label_ in _NOT_NAMES for t in e}
+        blocked = {t.i for e in doc.ents if e.label_ in _NOT_NAMES for t in e
+                   if not _uncommon_name_word(t)}
+        named = [_name_word(t) for t in doc]
+        for i in _shouted(doc):
+            named[i] = True
         spans = []
-        for start, end in _capitalised_runs(doc, blocked):
+        for start, end in _capitalised_runs(doc, blocked, named):
             for i in range(start, end):
-                if not _name_word(doc[i]):
+                if not named[i]:
                     continue
                 first = _article_before(doc, i)  # "al-Qaryatain" starts at its article
                 for j in range(i + 1, min(end, i + 2 * MAX_LOOKUP_WORDS) + 1):
                     span = doc[first:j]
-                    if _name_word(doc[j - 1]) and _lookup_worthy(span):
+                    if named[j - 1] and _lookup_worthy(span, named):
                         spans.append(Span(doc, first, j, label="place"))
         doc.spans["lookup"] = spans
         return doc
 
     return name_lookup
+
+
+def _shouted(doc: Doc) -> set[int]:
+    """Words of a headline or dateline written in capitals ("NORTH WAZIRISTAN/LAKKI MARWAT:",
+    "ERBIL, Kurdistan Region"): names there are looked up like capitalised ones. A lone
+    capitalised word inside a sentence is an acronym and stays one."""
+    caps = [t.is_alpha and t.is_upper and len(t) >= 2 for t in doc]
+    shouted: set[int] = set()
+    for t in doc:
+        if not caps[t.i]:
+            continue
+        neighbours = [j for j in (t.i - 1, t.i + 1, t.i - 2, t.i + 2)
+                      if 0 <= j < len(doc) and caps[j]
+                      and (abs(j - t.i) == 1 or doc[(j + t.i) // 2].text in {"/", "-", "&"})]
+        opens_line = t.i == 0 or "\n" in doc[t.i - 1].text or doc[t.i - 1].is_space
+        dateline = (opens_line and t.i + 1 < len(doc)
+                    and doc[t.i + 1].text in {",", ":", "\u2014", "-", "("})
+        if neighbours or dateline:
+            shouted.add(t.i)
+    return shouted
+
+
+# Feasts and months of other calendars, rarer in English than "August" or "Monday".
+_CALENDAR_NAMES = {"ramadan", "ramadhan", "eid", "easter", "nowruz", "newroz", "ashura",
+                   "muharram", "shawwal", "rajab", "hijri", "diwali", "passover", "hanukkah",
+                   "lent", "advent", "pentecost", "tet", "thingyan"}
+
+
+def _uncommon_name_word(token) -> bool:
+    """A name the model put inside a date or number ("Amhara, which flared in August 2023"
+    tagged DATE): still looked up. Month and day names are common English words."""
+    return (_name_word(token) and not is_common_word(token.text)
+            and token.lower_ not in _CALENDAR_NAMES)
 
 
 def _name_word(token) -> bool:
@@ -322,27 +359,28 @@ def _article_before(doc: Doc, i: int) -> int:
     return i
 
 
-def _capitalised_runs(doc: Doc, blocked: set[int]) -> list[tuple[int, int]]:
+def _capitalised_runs(doc: Doc, blocked: set[int],
+                      named: list[bool]) -> list[tuple[int, int]]:
     """Maximal runs of name words, joined by particles or hyphens, not crossing sentences."""
     runs, i = [], 0
     while i < len(doc):
-        if i in blocked or not _name_word(doc[i]):
+        if i in blocked or not named[i]:
             i += 1
             continue
         j = i + 1
         while j < len(doc) and j not in blocked and not doc[j].is_sent_start and (
-                _name_word(doc[j]) or (doc[j].lower_ in PARTICLES and j + 1 < len(doc)
-                                       and not doc[j + 1].is_sent_start)):
+                named[j] or (doc[j].lower_ in PARTICLES and j + 1 < len(doc)
+                             and not doc[j + 1].is_sent_start)):
             j += 1
-        while j > i + 1 and not _name_word(doc[j - 1]):
+        while j > i + 1 and not named[j - 1]:
             j -= 1
         runs.append((i, j))
         i = j
     return runs
 
 
-def _lookup_worthy(span: Span) -> bool:
-    words = [t for t in span if _name_word(t)]
+def _lookup_worthy(span: Span, named: list[bool]) -> bool:
+    words = [t for t in span if named[t.i]]
     if len(words) > MAX_LOOKUP_WORDS or "\n" in span.text:
         return False
     if len(words) == 1:
@@ -403,6 +441,8 @@ def _candidate(doc: Doc, span: Span, label: str, method: str, kind: str | None,
                sents: list[Span], starts: list[int], expansion: str = "") -> Candidate | None:
     if method not in ("acronym", "gazetteer"):
         span = _extend_type_word(_strip_the(span), kind)
+    elif method == "gazetteer" and kind == "place":  # "latakiyya province"
+        span = _extend_type_word(span, kind)
     if not span.text.strip():
         return None
     sent = sents[bisect_right(starts, span.start) - 1]

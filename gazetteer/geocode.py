@@ -168,8 +168,11 @@ WEAK_WEIGHT = 0.5
 
 # Words in a sentence that make a bare "Idlib" the governorate rather than the city:
 # "10 villages in Latakia", "the offensive on Idlib", "towns and cities in Latakia".
-REGION_CUES = re.compile(r"\b(provinces?|governorates?|countryside|villages|towns|rural|"
-                         r"offensives?|campaign|across|throughout)\b", re.IGNORECASE)
+# Each cue counts only a few words before the name: "10 villages in Latakia", "across
+# Idlib"; not "the mosque in Homs" in a sentence that mentions villages elsewhere.
+REGION_CUES = (r"\b(?:provinces?|governorates?|countryside|villages|towns|rural|offensives?|"
+               r"campaign|across|throughout|parts of)\b")
+CUE_REACH = r"(?:\W+[\w'\u2019-]+){0,3}?\W+"
 
 
 def wants_region(name: str, span_context: str, sentence: str) -> bool:
@@ -181,7 +184,23 @@ def wants_region(name: str, span_context: str, sentence: str) -> bool:
         return False
     if set(f"{name.lower()} {span_context}".replace("|", " ").split()) & REGION_TYPE_WORDS:
         return True
-    return bool(REGION_CUES.search(sentence))
+    cued = re.search(f"{REGION_CUES}{CUE_REACH}{re.escape(name)}\\b", sentence, re.IGNORECASE)
+    return bool(cued) or listed_as_regions(name, sentence)
+
+
+_REGION_PLURALS = (r"(?:provinces|governorates|states|regions|oblasts|districts|zones|"
+                   r"counties|prefectures|townships|territories|departments)")
+_LISTED_NAME = r"[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*){0,3}"
+
+
+def listed_as_regions(name: str, sentence: str) -> bool:
+    """A name in a list that a plural type word governs: "in Homs and Hama provinces",
+    "the provinces of Hama and Homs", "Zamfara, Sokoto and Katsina states"."""
+    item, n = _LISTED_NAME, re.escape(name)
+    series = rf"(?:{item}, )*(?:{item},? and )?"
+    before = rf"\b{_REGION_PLURALS} of {series}{n}\b|\b{_REGION_PLURALS} of {n}(?:, {item})*,? and "
+    after = rf"\b{n}(?:, {item})*,? and {item} {_REGION_PLURALS}\b"
+    return bool(re.search(f"{before}|{after}", sentence))
 
 
 def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution],
@@ -206,6 +225,7 @@ def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution
 # Weight of the document's countries against a reading's population (0.15 per factor of 10):
 # a town in the document's only country beats a namesake 10,000 times its size abroad.
 HOME_BONUS = 1.2
+REGION_NAMED_BONUS = 1.5
 
 
 def _fit(reading: Resolution, row: dict, context: DocumentContext,
@@ -226,7 +246,10 @@ def _fit(reading: Resolution, row: dict, context: DocumentContext,
         score += 1.0  # a name shared by a country and a town means the country in reports
         why.append(row["feature"])
     elif wants_admin and row["feature"] in ADMIN_FEATURES:
-        score += 0.5
+        # beats the population of a same-named capital: "villages in Latakia", "Homs and
+        # Hama provinces" name the governorates, whose cities are larger than any region's
+        # recorded population
+        score += REGION_NAMED_BONUS
         why.append("administrative region named as such")
     elif not wants_admin and row["feature"] in SETTLEMENT_FEATURES:
         score += 0.5  # a populated place over a same-named hill, stream or district

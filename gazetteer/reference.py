@@ -16,7 +16,7 @@ from .fold import fold_name, skeleton
 
 # Latin-script names only: other scripts transliterate into noise that English text never has.
 _LATIN = re.compile(r"^[\u0000-\u024f\u1e00-\u1eff\u2018\u2019\u02bb-\u02bf]+$")
-REFERENCE_VERSION = "7"
+REFERENCE_VERSION = "8"
 
 # Where the reference data comes from and under which terms: written into the database's
 # `sources` table so that the file explains itself when opened in Datasette or sqlite3.
@@ -157,12 +157,27 @@ def _supplement_rows(supplement: dict, known: dict[str, dict]) -> tuple[list[dic
                        "admin1": place.get("admin1"), "feature": place.get("feature"),
                        "population": base.get("population", 0), "source": "supplement",
                        "within": within, "note": place.get("source")})
-        names.extend(name_rows(ref_id, [place["name"], *place.get("aliases", [])], curated=True))
+        written = [place["name"], *place.get("aliases", [])]
+        names.extend(name_rows(ref_id, written, curated=True))
+        if place.get("feature") == "admin1":
+            # "Idlib" alone may mean the governorate: a reading the context decides between
+            # (wants_region), less sure than the curated names.
+            names.extend(name_rows(ref_id, _bare_region_names(written)))
     for extra in supplement.get("geonames_aliases", []):
         ref_id = ref_id_for(extra["geonameid"])
         if ref_id in known:
             names.extend(name_rows(ref_id, _display_first(extra), curated=True))
     return places, names
+
+
+_REGION_WORD = re.compile(r"^(?:(?:province|governorate|state|region|oblast|muhafazat) (?:of )?)"
+                          r"|(?: (?:province|governorate|state|region|oblast))$", re.IGNORECASE)
+
+
+def _bare_region_names(names: list[str]) -> list[str]:
+    """"Idlib Governorate", "province of Idleb" -> "Idlib", "Idleb"."""
+    return [bare for bare in (_REGION_WORD.sub("", n).strip() for n in names)
+            if bare and bare.lower() not in {n.lower() for n in names}]
 
 
 def _display_first(entry: dict) -> list[str]:

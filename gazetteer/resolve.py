@@ -80,11 +80,26 @@ _NAME_PARTICLES = {"of", "the", "and", "for", "de", "du", "des", "la", "le", "da
                    "i", "e", "y", "en"}
 
 
+# Capitalised words that open a sentence but never a name: the model glues them to the name
+# that follows ("Near Lyptsi", "Outside Kasindi").
+_OPENING_WORDS = {"near", "in", "at", "from", "to", "outside", "inside", "around", "across",
+                  "towards", "toward", "along", "beyond", "via", "after", "before", "during",
+                  "since", "until", "while", "when", "where", "meanwhile", "today",
+                  "yesterday", "between", "into", "on",
+                  "by", "with", "without", "under", "over", "through", "against", "despite",
+                  "if", "as", "once", "then", "also", "but", "so", "yet", "later", "earlier"}
+
+
 def _names_something(cand: Candidate) -> bool:
     """An unresolved span shades the places inside it only when it reads as one name: a
     span with a verb or other lower-case word in it ("Jaish al-Islam left Douma for
-    Jarablus") is the model's mistake, not a name."""
+    Jarablus"), a list ("Kulgam, Mohd Hameed Wagey", "NORTH WAZIRISTAN/LAKKI") or an
+    opening preposition ("Near Lyptsi") is the model's mistake, not a name."""
+    if any(mark in cand.text for mark in ",/;:|"):
+        return False
     words = [w for w in cand.text.replace("-", " ").split() if w[:1].isalpha()]
+    if len(words) > 1 and words[0].lower() in _OPENING_WORDS:
+        return False
     return all(w[:1].isupper() or w.lower() in _NAME_PARTICLES for w in words)
 
 
