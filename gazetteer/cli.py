@@ -345,7 +345,7 @@ def evaluate(settings: Settings, gold: tuple[Path, ...], baseline: bool, example
 @main.command()
 @click.pass_obj
 def registry(settings: Settings) -> None:
-    """Summarise the armed-group registry: groups per region file and per country."""
+    """Summarise the curated registries: armed groups and places, per file and country."""
     from collections import Counter
 
     from .normalise import Registry
@@ -359,6 +359,29 @@ def registry(settings: Settings) -> None:
                f"{sourced} with a source; {len(countries)} countries, "
                f"{sum(1 for n in countries.values() if n >= 5)} with 5 or more groups")
     click.echo("  " + ", ".join(f"{name} {n}" for name, n in per_file.items()))
+    click.echo("  " + ", ".join(f"{c} {n}" for c, n in countries.most_common(40)))
+    _summarise_places(settings.data_dir)
+
+
+def _summarise_places(data_dir: Path) -> None:
+    from collections import Counter
+
+    from .reference import supplement_files
+
+    per_file = {path.name: json.loads(path.read_text("utf-8")) for path in
+                supplement_files(data_dir)}
+    places = [p for part in per_file.values() for p in part.get("places", [])]
+    spellings = sum(len(a["aliases"]) for part in per_file.values()
+                    for a in part.get("geonames_aliases", []))
+    countries = Counter(p.get("country") for p in places if p.get("country"))
+    features = Counter(p["feature"] for p in places)
+    approximate = sum(1 for p in places if str(p.get("source", "")).startswith("approximate"))
+    click.echo(f"{len(places)} curated places in {len(per_file)} files ({approximate} marked "
+               f"approximate), {len(countries)} countries; {spellings} extra spellings of "
+               "GeoNames places")
+    click.echo("  " + ", ".join(f"{name} {len(part.get('places', []))}"
+                                for name, part in per_file.items()))
+    click.echo("  " + ", ".join(f"{f} {n}" for f, n in features.most_common(12)))
     click.echo("  " + ", ".join(f"{c} {n}" for c, n in countries.most_common(40)))
 
 

@@ -15,6 +15,8 @@ from anyascii import anyascii
 
 # Article tokens, including sun-letter assimilation (ash-Sham, ad-Dawla) and doubled typos
 # (assh-Sham). They are dropped from keys unless they are the whole name.
+# English words of place names whose folding would read as an Arabic article (east -> ast).
+_KEPT_ENGLISH = {"east", "earth", "arch"}
 _ARTICLE = re.compile(r"^(?:[ae]l|[ae][tdrzsnl]{1,2}h?|ul)$")
 _APOSTROPHES = re.compile(r"[\u0027\u0060\u00b4\u02bb\u02bc\u02be\u02bf\u2018\u2019\u201b\u2032\u055a]")
 _POSSESSIVE = re.compile(r"[\u0027\u2019]s\b")
@@ -88,6 +90,8 @@ def fold_token(token: str) -> str:
     """Return the folding key of one word (already ASCII lower-case, no punctuation)."""
     if token in _BIN:
         return "bin"
+    if token in _KEPT_ENGLISH:  # "Jos East" is not Jos: "east" would fold into an article
+        return token
     token = WORD_VARIANTS.get(token, token)
     for pattern, replacement in _LETTER_RULES:
         token = pattern.sub(replacement, token)

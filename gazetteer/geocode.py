@@ -139,7 +139,8 @@ def document_context(db: sqlite_utils.Database,
     """The document's countries: those it names, those of the places whose readings all
     lie in one country (the spans that needed the geocoder's consent count half), and the
     hints (the countries of its armed groups); its anchors: the points of places with a
-    single reading (reference rows from lookup when given: the pipeline remembers them)."""
+    single point among their readings (reference rows from lookup when given: the pipeline
+    remembers them)."""
     lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
     counts: Weights = defaultdict(float, hints or {})
     anchors: list[Point] = []
@@ -155,10 +156,10 @@ def document_context(db: sqlite_utils.Database,
         if len(countries) != 1:
             continue
         counts[countries.pop()] += weight
-        row = rows[0]
-        if (weight == 1.0 and len(rows) == 1 and row["lat"] is not None
-                and row["feature"] not in AREA_FEATURES):
-            anchors.append(Point(row["lon"], row["lat"]))
+        # one point among the readings: Homs the city, whatever the same-named governorate
+        points = [row for row in rows if row["feature"] not in AREA_FEATURES]
+        if weight == 1.0 and len(points) == 1 and points[0]["lat"] is not None:
+            anchors.append(Point(points[0]["lon"], points[0]["lat"]))
     return DocumentContext(counts, list(dict.fromkeys(anchors)))  # each sure place once
 
 

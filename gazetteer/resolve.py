@@ -116,6 +116,8 @@ def _judge(cand: Candidate, resolve: Resolve, lookup: Resolve,
     it; `weak` names why a place reading needs the geocoder's consent (see Resolved)."""
     if cand.kind_hint == "block":
         return cand, None, 3, [], ""
+    if cand.method in ("ner", "lookup") and _names_an_operation(cand):
+        return cand, None, 1, [], ""  # shades the place names inside: "Operation Claw-Tiger"
     if cand.method == "acronym":  # the document's own definition beats the registry's
         return _defined(cand, resolve(cand.expansion, None), cand.expansion, 4)
     if cand.method == "definition":
@@ -145,6 +147,14 @@ def _judge(cand: Candidate, resolve: Resolve, lookup: Resolve,
     if cand.label in BLOCKING_LABELS:
         return cand, None, 1, [], ""
     return None
+
+
+def _names_an_operation(cand: Candidate) -> bool:
+    """"Operation Claw-Eagle", "Operation 1027": a military operation's name is not a
+    place, even when its words are ("Claw", a village somewhere)."""
+    words = cand.text.split()
+    return (bool(words) and words[0].lower() == "operation") or \
+        cand.context.partition("|")[0].endswith("operation")
 
 
 _LEADING_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az|an|ad-d|ash-sh)[-\u2010\s]")
