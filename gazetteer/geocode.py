@@ -146,6 +146,8 @@ def document_context(db: sqlite_utils.Database,
     anchors: list[Point] = []
     for readings, weight in [(r, 1.0) for r in readings_per_mention] + \
             [(r, WEAK_WEIGHT) for r in weak or []]:
+        if readings and all(_guessed(r) for r in readings):
+            continue  # a spelling guess ("Matebe" ~ Mataban) is no evidence of the theatre
         rows = [row for r in readings if (row := lookup(r.target)) is not None]
         named = [row for row in rows if row["feature"] in ("country", "continent")]
         if named:  # "Ukraine" is the country, whatever village shares its name
@@ -171,8 +173,8 @@ WEAK_WEIGHT = 0.5
 # "10 villages in Latakia", "the offensive on Idlib", "towns and cities in Latakia".
 # Each cue counts only a few words before the name: "10 villages in Latakia", "across
 # Idlib"; not "the mosque in Homs" in a sentence that mentions villages elsewhere.
-REGION_CUES = (r"\b(?:provinces?|governorates?|countryside|villages|towns|rural|offensives?|"
-               r"campaign|across|throughout|parts of)\b")
+REGION_CUES = (r"\b(?:provinces?|governorates?|countryside|villages|towns|rural|across|"
+               r"throughout|parts of|(?:offensives?|campaign) in)\b")
 CUE_REACH = r"(?:\W+[\w'\u2019-]+){0,3}?\W+"
 
 
@@ -377,7 +379,9 @@ class PlaceLocator:
         name = without_type_words(cand.text)
         if all_common_words(cand.text):  # "Some", "Deal", "White House": only sure readings,
             # named so exactly ("Deal" folds like Syria's Da'el, but is not written so)
-            sure = [(r, row) for r, row in rows if _sure(r, row) and any(
+            # a world city is common in English because it is famous ("Moscow", "Paris")
+            sure = [(r, row) for r, row in rows
+                    if (_sure(r, row) or (row["population"] or 0) >= WORLD_CITY) and any(
                 _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))
                 or " " in cand.text and _own_name(cand.text, row)]
             if not sure and (rows or " " not in cand.text):
@@ -467,20 +471,34 @@ def _consented(weak: str, reading: Resolution, row: dict, context: DocumentConte
 
 def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) -> bool:
     """A reading outside the document's countries, not curated, not a country, not a large
-    town and not next to a place the document is sure of: in a report on Nigeria, "Gudu"
-    is the Sokoto LGA the gazetteer lacks, not a village in Indonesia. The span stays a
-    place, placed by the sentence when it can be."""
+    city and not next to another place the document is sure of: in a report on Nigeria,
+    "Gudu" is the Sokoto LGA the gazetteer lacks, not a village in Indonesia. A spelling
+    guess earns none of these exemptions ("Agulae" is not Angola). The span stays a place,
+    placed by the sentence when it can be."""
     home = context.home()
-    if (not home or row["country"] in home or "curated" in reading.reason
+    guessed = _guessed(reading)
+    if (not home or row["country"] in home or "curated" in reading.reason and not guessed
             or sum(context.countries.values()) < THEATRE_EVIDENCE):
         return False
-    if row["feature"] in ("country", "continent") or (row["population"] or 0) >= WORLD_CITY:
+    if not guessed and (row["feature"] in ("country", "continent")
+                        or (row["population"] or 0) >= WORLD_CITY):
         return False
-    if context.anchors and row["lat"] is not None:
+    if row["lat"] is not None:
         point = Point(row["lon"], row["lat"])
-        if min(distance_km(point, a) for a in context.anchors) <= NEIGHBOUR_KM:
+        # the reading's own point is no evidence for it (a lone "Mulawa" in Australia)
+        others = [d for a in context.anchors if (d := distance_km(point, a)) > SELF_KM]
+        if others and min(others) <= NEIGHBOUR_KM:
             return False
     return True
+
+
+def _guessed(reading: Resolution) -> bool:
+    """A reading found by a looser spelling, not by one of the place's names."""
+    return reading.reason.startswith(("fuzzy", "skeleton"))
+
+
+# Anchors this close to a reading are the reading itself.
+SELF_KM = 1.0
 
 
 # Only a city this large is worth reading abroad against the document's own countries
