@@ -135,7 +135,11 @@ def _spelling_variants(name: str) -> set[str]:
 
 def _plausibly_named(span: Span) -> bool:
     """A name in running text is capitalised; lower-case matches only for long, distinctive
-    transliterations ("latakiyya"), never for short ones that may be English words."""
+    transliterations ("latakiyya"), never for short ones that may be English words. A
+    possessive inside a place makes two names side by side ("Palmyra's Freedom Square"), not
+    inside a group ("People's Defence Force")."""
+    if span.label_ == "place" and any(t.norm_ == "'s" for t in span[1:-1]):
+        return False
     if any(t.text[:1].isupper() and (t.text.isupper() or t.norm_ not in ARTICLE_WORDS)
            for t in span):  # an all-caps token is a name even when it folds like "el" (ELN)
         return True

@@ -20,7 +20,7 @@ from . import store
 from .errors import GeocoderUnavailable
 from .english import all_common_words
 from .fold import ascii_fold
-from .extract import REGION_TYPE_WORDS
+from .extract import PLACE_LABELS, REGION_TYPE_WORDS
 from .normalise import Resolver
 from .resolve import without_type_words
 from .types import Place, Point, Resolution, Resolved, Weights
@@ -185,7 +185,11 @@ def wants_region(name: str, span_context: str, sentence: str) -> bool:
     if any(w in near.split()[:3] for w in ("city", "town")) or before.endswith(("city of",
                                                                               "town of")):
         return False
-    if set(f"{name.lower()} {span_context}".replace("|", " ").split()) & REGION_TYPE_WORDS:
+    first_after, last_before = after.split()[:1], before.split()[-2:]
+    if (set(name.lower().split()) & REGION_TYPE_WORDS  # "Idlib province"
+            or first_after and first_after[0] in REGION_TYPE_WORDS  # "Homs and Hama provinces"
+            or len(last_before) == 2 and last_before[1] == "of"
+            and last_before[0] in REGION_TYPE_WORDS):  # "the province of Latakia"
         return True
     cued = re.search(f"{REGION_CUES}{CUE_REACH}{re.escape(name)}\\b", sentence, re.IGNORECASE)
     return bool(cued) or listed_as_regions(name, sentence)
@@ -379,9 +383,11 @@ class PlaceLocator:
         name = without_type_words(cand.text)
         if all_common_words(cand.text):  # "Some", "Deal", "White House": only sure readings,
             # named so exactly ("Deal" folds like Syria's Da'el, but is not written so)
-            # a world city is common in English because it is famous ("Moscow", "Paris")
+            # a world city is common in English because it is famous ("Moscow", "Paris"), a
+            # large one when the model saw a place ("Geneva")
+            famous = WORLD_CITY if cand.label not in PLACE_LABELS else NOTABLE_TOWN
             sure = [(r, row) for r, row in rows
-                    if (_sure(r, row) or (row["population"] or 0) >= WORLD_CITY) and any(
+                    if (_sure(r, row) or (row["population"] or 0) >= famous) and any(
                 _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))
                 or " " in cand.text and _own_name(cand.text, row)]
             if not sure and (rows or " " not in cand.text):
