@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 STATES = ("queued", "running", "done", "failed")
 _KEY = "gazetteer-job:"
+# A running job's worker renews its heartbeat this often; a job whose heartbeat is older than
+# HEARTBEAT_STALE_SECONDS has lost its worker (another host, or a pid reused since).
+HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_STALE_SECONDS = 6 * HEARTBEAT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Job:
     mentions: int | None = None
     entities: int | None = None
     error: dict | None = None  # {"code", "message"} when failed
+    worker: dict | None = None  # {"host", "pid"} of the process running it
+    heartbeat_at: str | None = None  # renewed while it runs, so a dead worker shows
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -99,8 +105,16 @@ class JobQueue:
         return self.job(job_id)  # type: ignore[return-value]
 
     def job(self, job_id: str) -> Job | None:
+        """The job as it stands; a running job whose worker died (SIGKILL, out of memory,
+        host down) is marked failed here, with the reason, instead of running for ever."""
         data = self.huey.get(_KEY + job_id, peek=True)
-        return Job(**data) if data else None
+        if not data:
+            return None
+        job = Job(**data)
+        if job.state == "running" and worker_gone(job):
+            job = replace(job, state="failed", finished_at=now(), error=_died(job))
+            self._save(job)
+        return job
 
     def wait(self, job_id: str, seconds: float) -> Job | None:
         """The job once it is done or failed, or as it stands after seconds."""
@@ -145,10 +159,12 @@ class JobQueue:
 
     def _run_ingest(self, job_id: str, doc: Document) -> dict:
         job = self.job(job_id) or Job(job_id, "queued", doc.id, doc.source[:500], now())
-        job = replace(job, state="running", started_at=now())
+        job = replace(job, state="running", started_at=now(), worker=_this_worker(),
+                      heartbeat_at=now())
         self._save(job)
         try:
-            created, mentions = self._ingest_now(doc)
+            with self._heartbeat(job):
+                created, mentions = self._ingest_now(doc)
         except (Exception, TaskTimeout) as exc:  # recorded on the job; the worker goes on
             self._save(replace(job, state="failed", finished_at=now(),
                                error=_describe(exc, self.settings.job_seconds, self.settings)))
@@ -186,6 +202,24 @@ class JobQueue:
     def _save(self, job: Job) -> None:
         self.huey.put(_KEY + job.id, job.as_dict())
 
+    @contextmanager
+    def _heartbeat(self, job: Job) -> Iterator[None]:
+        """Renew the running job's heartbeat from a thread until the block ends; the thread
+        is stopped before the block's outcome is saved, so it never overwrites it."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                self._save(replace(job, heartbeat_at=now()))
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
 
 def run_worker(settings: Settings, workers: int) -> None:
     """Process jobs until interrupted: `gazetteer worker`, and the workers `serve` starts."""
@@ -197,6 +231,64 @@ def run_worker(settings: Settings, workers: int) -> None:
         workers=workers, worker_type="process" if forks else "thread", initial_delay=0.05, backoff=1.5,
         max_delay=0.5, periodic=False, check_worker_health=True)
     consumer.run()
+
+
+def _this_worker() -> dict:
+    import os
+    import socket
+
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def worker_gone(job: Job) -> bool:
+    """Whether a running job's worker is gone: on this host its process is (or is a zombie);
+    anywhere, its heartbeat stopped. Jobs recorded before workers were named are left alone."""
+    if job.worker is None or job.heartbeat_at is None:
+        return False
+    import socket
+
+    if job.worker.get("host") == socket.gethostname() and not _alive(job.worker["pid"]):
+        return True
+    return _age_seconds(job.heartbeat_at) > HEARTBEAT_STALE_SECONDS
+
+
+def _alive(pid: int) -> bool:
+    """Whether process pid runs: /proc on Linux (a zombie, killed but not reaped yet, is
+    dead), signal 0 elsewhere."""
+    import os
+
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        # the state follows the command name, which is in parentheses and may hold spaces
+        return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _age_seconds(stamp: str) -> float:
+    from datetime import datetime, timezone
+
+    then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - then).total_seconds()
+
+
+def _died(job: Job) -> dict:
+    where = job.worker or {}
+    return {"status": 500, "code": "worker_died",
+            "message": f"the worker running this job (pid {where.get('pid')} on "
+                       f"{where.get('host')}) died before it finished (killed, or out of "
+                       f"memory): post the document again (if it was stored before the "
+                       f"worker died, the post answers 200 with it; nothing is stored twice)"}
 
 
 def _new_id() -> str:
