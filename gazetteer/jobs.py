@@ -9,12 +9,13 @@ process) runs the same tasks inline, in huey's immediate mode.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from huey import RedisHuey, SqliteHuey
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 
 STATES = ("queued", "running", "done", "failed")
 _KEY = "gazetteer-job:"
+_CANCEL = "gazetteer-cancel:"  # set by the web process when an extract's client went away
+CLIENT_POLL_SECONDS = 0.25  # how often a waiting extract request looks at its client
+log = logging.getLogger("gazetteer.jobs")
 # A running job's worker renews its heartbeat this often; a job whose heartbeat is older than
 # HEARTBEAT_STALE_SECONDS has lost its worker (another host, or a pid reused since).
 HEARTBEAT_SECONDS = 10.0
@@ -89,8 +93,9 @@ class JobQueue:
             self.huey._timeout_handler = _alarm
         self._ingest = self.huey.task(name="ingest", timeout=settings.job_seconds)(
             self._run_ingest)
-        self._extract = self.huey.task(name="extract", timeout=settings.extract_seconds)(
-            self._run_extract)
+        self._extract = self.huey.task(name="extract", timeout=settings.extract_seconds,
+                                       context=True)(self._run_extract)
+        self._inline = threading.local()  # the request's client check, for inline extracts
         self.huey.on_startup(name="load_engine")(self.engine)
 
     # ---- the web side ----------------------------------------------------------------------
@@ -129,15 +134,19 @@ class JobQueue:
             job = self.job(job_id)
         return job
 
-    def extract(self, doc: Document) -> dict:
+    def extract(self, doc: Document, client_gone: Callable[[], bool] | None = None) -> dict:
         """The extract result, computed by a worker within GAZETTEER_EXTRACT_SECONDS; raises
-        ExtractTimedOut when over (the worker stops: its task is interrupted)."""
+        ExtractTimedOut when over (the worker stops: its task is interrupted). client_gone,
+        asked while waiting, tells whether the client went away: then the worker is told to
+        stop after the piece of text it is on, and ClientGone is raised."""
         limit = self.settings.extract_seconds
-        result = self._extract(doc)
+        self._inline.client_gone = client_gone  # inline, the task runs in this very call
         try:
-            # the worker's own alarm ends the task at the limit; the margin is queueing
-            value = result.get(blocking=True, timeout=limit + 5, backoff=1.3, max_delay=0.1,
-                               revoke_on_timeout=True)
+            result = self._extract(doc)
+        finally:
+            self._inline.client_gone = None
+        try:
+            value = self._wait_for(result, limit + 5, client_gone)
         except ResultTimeout:
             raise ExtractTimedOut(_too_slow(limit)) from None
         except TaskException as exc:
@@ -145,6 +154,25 @@ class JobQueue:
         if isinstance(value, dict) and "error" in value:
             raise _rebuilt_error(value["error"])
         return value
+
+    def _wait_for(self, result, seconds: float, client_gone: Callable[[], bool] | None):
+        """The task's value (the worker's own alarm ends it at the limit; the margin in
+        seconds is queueing), looking at the client between short waits."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while True:
+            step = min(CLIENT_POLL_SECONDS, max(0.01, deadline - time.monotonic()))
+            try:
+                return result.get(blocking=True, timeout=step, backoff=1.3, max_delay=0.1)
+            except ResultTimeout:
+                if time.monotonic() >= deadline:
+                    result.revoke()
+                    raise
+            if client_gone is not None and client_gone():
+                self.huey.put(_CANCEL + result.id, True)  # the worker stops at its next piece
+                result.revoke()  # and never starts, if it had not
+                raise ClientGone("the client closed the connection: extraction stopped")
 
     # ---- the worker side -------------------------------------------------------------------
 
@@ -187,17 +215,42 @@ class JobQueue:
         with self._lock:
             return ingest_document(engine, doc)
 
-    def _run_extract(self, doc: Document) -> dict:
+    def _run_extract(self, doc: Document, task=None) -> dict:
+        from dataclasses import replace as with_changes
+
         from .formats import extract_result
         from .pipeline import analyse
 
-        engine = self.engine()
+        engine = with_changes(self.engine(), between_pieces=self._stop_when_client_gone(task))
         try:
             with self._lock:
                 ((_, mentions, entities),) = analyse(engine, [doc])
         except GazetteerError as exc:
             return {"error": {"status": exc.status, "code": exc.code, "message": exc.message}}
+        except _ClientLeft as left:
+            log.info("extract %s: stopped after %d of %d pieces: the client went away",
+                     task.id if task else "-", left.done, left.total)
+            return {"error": {"status": 499, "code": "client_gone", "message": str(left)}}
+        finally:
+            if task is not None:
+                self.huey.get(_CANCEL + task.id)  # read and removed: keys do not pile up
         return extract_result(doc, mentions, entities)
+
+    def _stop_when_client_gone(self, task) -> Callable[[int, int], None]:
+        """The check between pieces of an extraction: the web process's cancel mark (worker)
+        or the request's own client (inline)."""
+        inline_check = getattr(self._inline, "client_gone", None)
+        name = task.id if task is not None else "-"
+
+        def check(done: int, total: int) -> None:
+            log.info("extract %s: piece %d of %d analysed", name, done, total)
+            if done == total:
+                return
+            cancelled = task is not None and self.huey.get(_CANCEL + task.id, peek=True)
+            if cancelled or (inline_check is not None and inline_check()):
+                raise _ClientLeft(done, total)
+
+        return check
 
     def _save(self, job: Job) -> None:
         self.huey.put(_KEY + job.id, job.as_dict())
@@ -225,6 +278,9 @@ def run_worker(settings: Settings, workers: int) -> None:
     """Process jobs until interrupted: `gazetteer worker`, and the workers `serve` starts."""
     import multiprocessing
 
+    if not logging.getLogger().handlers:  # what the workers did, on standard error
+        logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+        logging.getLogger("gazetteer").setLevel(logging.INFO)
     queue = JobQueue(settings)
     forks = "fork" in multiprocessing.get_all_start_methods()
     consumer = queue.huey.create_consumer(
@@ -327,6 +383,22 @@ def _rebuilt_error(error: dict) -> GazetteerError:
     rebuilt = GazetteerError(error["message"])
     rebuilt.status, rebuilt.code = error["status"], error["code"]
     return rebuilt
+
+
+class ClientGone(GazetteerError):
+    """The client of a request closed its connection before the answer: no one reads it."""
+
+    status = 499  # nginx's "client closed request"
+    code = "client_gone"
+
+
+class _ClientLeft(BaseException):
+    """Raised between pieces when the client went away: not an Exception, so that the
+    pipeline's per-document handlers let it through."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"the client went away: stopped after {done} of {total} pieces")
+        self.done, self.total = done, total
 
 
 class _OutOfTime(BaseException):
