@@ -183,3 +183,60 @@ def test_a_job_whose_worker_is_killed_is_reported_failed_and_the_worker_goes_on(
     finally:
         _stop(worker)
     assert client.get("/api/documents").get_json()["total"] == 3  # the seeds' 2 and the small one
+
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of our own on a free loopback port, its files in a temp dir."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    pytest.importorskip("redis", reason="the redis package is in the [test] extra")
+    from .serving import free_port
+
+    port = free_port()
+    process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                                "--dir", str(tmp_path), "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(30)
+
+
+def test_a_job_runs_through_the_redis_queue_with_a_real_worker(db_copy, tmp_path, redis_url):
+    import redis
+
+    client = queued_app(db_copy, JOB_QUEUE=redis_url).test_client()
+    response = client.post("/api/documents", json={"text": REPORT}, headers=AUTH)
+    assert response.status_code == 202
+    job_url = response.get_json()["job"]["links"]["self"]
+    assert not queue_path(db_copy).exists()  # the queue is in Redis, not beside the database
+    assert redis.Redis.from_url(redis_url).dbsize() > 0
+    worker = _start_worker(db_copy, tmp_path / "worker.log", job_queue=redis_url)
+    try:
+        states = _follow(client, job_url, seconds=180)
+    finally:
+        _stop(worker)
+    assert states[-1] == "done", (tmp_path / "worker.log").read_text()[-3000:]
+    done = client.get(job_url).get_json()
+    assert done["created"] is True and done["mentions"] >= 3
+    document = client.get(done["links"]["document"]).get_json()
+    assert document["text"] == REPORT and len(document["mentions"]) == done["mentions"]
+    assert not queue_path(db_copy).exists()
