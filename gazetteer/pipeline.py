@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
@@ -47,6 +47,10 @@ class Engine:
     locator: PlaceLocator
     clusters: NameIds
     demonyms: set[str]
+    # Called after each piece of text the model has read, with (pieces done, pieces in all);
+    # what it raises stops the analysis (a BaseException passes every per-document handler).
+    # Set on a copy of the engine (dataclasses.replace) for one request: /api/extract.
+    between_pieces: Callable[[int, int], None] | None = None
 
     def is_demonym(self, text: str) -> bool:
         """Syrian, Alawites, Kurds: peoples and adjectives, singular or plural."""
@@ -269,11 +273,15 @@ def _resolved_chunk(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]
     max_length), whose candidates are placed back in the whole text before resolution."""
     pieces = [(n, offset, piece) for n, text in enumerate(texts)
               for offset, piece in split_text(text)]
+    check = engine.between_pieces
+    # the model reads a batch before yielding any of it: one piece at a time when checked
     spacy_docs = engine.nlp.pipe((piece for _, _, piece in pieces),
-                                 batch_size=engine.settings.batch_size)
+                                 batch_size=1 if check else engine.settings.batch_size)
     candidates: list[list] = [[] for _ in texts]
-    for (n, offset, _), spacy_doc in zip(pieces, spacy_docs):
+    for done, ((n, offset, _), spacy_doc) in enumerate(zip(pieces, spacy_docs), 1):
         candidates[n] += [shifted(c, offset) for c in extract_candidates(spacy_doc)]
+        if check is not None:
+            check(done, len(pieces))
     for found in candidates:
         yield resolve_candidates(found, engine.resolver.resolve, engine.is_demonym,
                                  engine.resolver.lookup_place)

@@ -4,6 +4,7 @@ process runs it. Extraction is bounded in size and time."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -127,3 +128,115 @@ def test_extract_is_bounded_in_size_and_time(db_copy, shared_nlp):
     response = slow.post("/api/extract", json={"text": REPORT * 200})
     assert_error(response, 504)
     assert response.get_json()["error"]["code"] == "extract_timeout"
+
+
+def _start_worker(db_path, log_path, **settings):
+    """`gazetteer worker` as a child process over db_path (settings as GAZETTEER_* variables)."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GAZETTEER_")},
+           "PYTHONPATH": str(PROJECT), "GAZETTEER_DATABASE": str(db_path),
+           **{f"GAZETTEER_{k.upper()}": v for k, v in settings.items()}}
+    log = open(log_path, "wb")
+    process = subprocess.Popen([sys.executable, "-m", "gazetteer.cli", "worker"], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    process.log_file = log
+    return process
+
+
+def _stop(process):
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    process.log_file.close()
+
+
+def test_a_job_whose_worker_is_killed_is_reported_failed_and_the_worker_goes_on(db_copy, tmp_path):
+    client = queued_app(db_copy).test_client()
+    long_report = "\n\n".join(f"{REPORT} Item {n}." for n in range(3000))  # minutes of work
+    job_url = client.post("/api/documents", json={"text": long_report},
+                          headers=AUTH).get_json()["job"]["links"]["self"]
+    worker = _start_worker(db_copy, tmp_path / "worker.log")
+    try:
+        deadline, job = time.monotonic() + 180, {}
+        while time.monotonic() < deadline:
+            job = client.get(job_url).get_json()
+            if job["state"] != "queued":
+                break
+            time.sleep(0.05)
+        assert job["state"] == "running", (tmp_path / "worker.log").read_text()
+        assert job["worker"]["pid"] != worker.pid  # huey's worker process, a child
+        os.kill(job["worker"]["pid"], signal.SIGKILL)  # mid-job, as the OOM killer does
+        states = _follow(client, job_url, seconds=30)  # the kill takes effect
+        failed = client.get(job_url).get_json()
+        assert states == ["failed"] or states == ["running", "failed"]
+        assert failed["state"] == "failed" and failed["error"]["code"] == "worker_died"
+        assert str(job["worker"]["pid"]) in failed["error"]["message"]
+        assert "post the document again" in failed["error"]["message"]
+        assert client.get(job_url).get_json() == failed  # recorded, not recomputed
+        # the consumer replaces the dead process: the next job is done
+        small = client.post("/api/documents", json={"text": "Shelling hit Kafr Nabl."},
+                            headers=AUTH).get_json()["job"]["links"]["self"]
+        states = _follow(client, small, seconds=180)
+        assert states[-1] == "done", (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        _stop(worker)
+    assert client.get("/api/documents").get_json()["total"] == 3  # the seeds' 2 and the small one
+
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of our own on a free loopback port, its files in a temp dir."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    pytest.importorskip("redis", reason="the redis package is in the [test] extra")
+    from .serving import free_port
+
+    port = free_port()
+    process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1",
+                                "--dir", str(tmp_path), "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(30)
+
+
+def test_a_job_runs_through_the_redis_queue_with_a_real_worker(db_copy, tmp_path, redis_url):
+    import redis
+
+    client = queued_app(db_copy, JOB_QUEUE=redis_url).test_client()
+    response = client.post("/api/documents", json={"text": REPORT}, headers=AUTH)
+    assert response.status_code == 202
+    job_url = response.get_json()["job"]["links"]["self"]
+    assert not queue_path(db_copy).exists()  # the queue is in Redis, not beside the database
+    assert redis.Redis.from_url(redis_url).dbsize() > 0
+    worker = _start_worker(db_copy, tmp_path / "worker.log", job_queue=redis_url)
+    try:
+        states = _follow(client, job_url, seconds=180)
+    finally:
+        _stop(worker)
+    assert states[-1] == "done", (tmp_path / "worker.log").read_text()[-3000:]
+    done = client.get(job_url).get_json()
+    assert done["created"] is True and done["mentions"] >= 3
+    document = client.get(done["links"]["document"]).get_json()
+    assert document["text"] == REPORT and len(document["mentions"]) == done["mentions"]
+    assert not queue_path(db_copy).exists()

@@ -2,7 +2,9 @@
 stalled clients cannot hold it; a job accepted by one server is finished by the next; a
 snapshot is served read-only."""
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -95,3 +97,41 @@ def test_a_snapshot_is_served_read_only(db, tmp_path):
                                    body=b'{"name": "x"}')
         assert status == 403 and body["error"]["code"] == "read_only_copy"
     assert not (tmp_path / "published.db-wal").exists()  # never opened for writing
+
+
+def test_an_extraction_stops_when_its_client_goes_away(db, tmp_path):
+    log = tmp_path / "serve.log"
+    paragraph = ("Rebels of Jaish al-Islam shelled Douma and Harasta on Tuesday while Ahrar "
+                 "al-Sham fighters entered Saraqib and Binnish, a monitor said. ") * 8
+    text = "\n\n".join([paragraph] * 190)  # about 250 KB: a dozen pieces of 20,000 characters
+    body = json.dumps({"text": text}).encode()
+    with served(db, log, job_workers="1", extract_seconds="600") as server:
+        status, _ = server.json("POST", "/api/extract", body=b'{"text": "Nusra took Idlib."}',
+                                headers={"Content-Type": "application/json"}, timeout=180)
+        assert status == 200  # the worker has its model: what follows is analysis alone
+        client = socket.create_connection(("127.0.0.1", server.port))
+        client.sendall(b"POST /api/extract HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                       b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        total = _wait_for_log(log, r"piece 1 of ([1-9]\d+) analysed")
+        client.close()  # the client gives up
+        stopped = re.search(r"stopped after (\d+) of (\d+) pieces: the client went away",
+                            _wait_for_log(log, r"stopped after \d+ of \d+ pieces", text=True))
+        assert stopped and int(stopped[2]) == int(total) >= 10
+        assert int(stopped[1]) < int(total)
+        assert f"piece {total} of {total}" not in log.read_text()  # the rest never analysed
+        # the worker is free again: the next extraction is answered
+        status, answer = server.json("POST", "/api/extract", timeout=180,
+                                     body=b'{"text": "Shelling hit Kafr Nabl."}',
+                                     headers={"Content-Type": "application/json"})
+        assert status == 200 and answer["mentions"]
+
+
+def _wait_for_log(log, pattern, seconds=180, text=False):
+    """The first group of pattern once it appears in the log (the whole log if text)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.search(pattern, log.read_text(errors="replace"))
+        if found:
+            return log.read_text(errors="replace") if text else found[1]
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not in the log: {log.read_text()[-3000:]}")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import sqlite_utils
 
-from .read import _entity_filters, dated_documents, mention_count_sql
+from .read import _entity_filters, dated_documents
 
 def iter_geocoded_places(db: sqlite_utils.Database, group: str | None = None,
                          bbox: tuple[float, float, float, float] | None = None
@@ -46,11 +46,7 @@ def iter_entities(db: sqlite_utils.Database, kind: str = "place", group: str | N
         params += [group, *(dated if period else [])]
     clause = " AND ".join(where)
     chosen = f"SELECT e.id FROM entities e WHERE {clause}"
-    mentions, mention_params = mention_count_sql("e.id", since, until)
-    documents_count, document_params = mention_count_sql("e.id", since, until,
-                                                         "DISTINCT document_id")
-    sql = (f"SELECT e.*, {mentions} AS mentions, {documents_count} AS documents "
-           f"FROM entities e WHERE {clause} ORDER BY e.id")
+    sql = f"SELECT e.* FROM entities e WHERE {clause} ORDER BY e.id"
     only = f"WHERE entity_id IN ({chosen})" if filtered else ""
     aliases = _grouped(db.execute(
         f"SELECT entity_id, name FROM aliases {only} ORDER BY entity_id, source, name",
@@ -62,8 +58,19 @@ def iter_entities(db: sqlite_utils.Database, kind: str = "place", group: str | N
         f"WHERE c.entity_id IN ({chosen}){c_period} GROUP BY c.entity_id, c.other_id "
         f"ORDER BY c.entity_id, count DESC, e.name, c.other_id",
         [*params, *(dated if period else [])]))
-    for row in db.query(sql, [*mention_params, *document_params, *params]):
-        row = dict(row)
+    # counts as a third stream in id order: two subqueries per row were a fifth of the
+    # export's time on 200,000 places (most of them never mentioned)
+    m_period = f" AND m.document_id IN ({documents})" if period else ""
+    counts = _grouped(db.execute(
+        f"SELECT m.entity_id, count(*), count(DISTINCT m.document_id) FROM mentions m "
+        f"WHERE m.entity_id IN ({chosen}){m_period} GROUP BY m.entity_id "
+        f"ORDER BY m.entity_id", [*params, *(dated if period else [])]))
+    cursor = db.execute(sql, params)
+    columns = [c[0] for c in cursor.description]
+    for values in cursor:
+        row = dict(zip(columns, values))
+        counted = counts.rows_for(row["id"])
+        row["mentions"], row["documents"] = counted[0][1:] if counted else (0, 0)
         names = [r[1] for r in aliases.rows_for(row["id"])]
         others = [{"id": r[1], "name": r[2], "count": r[3]}
                   for r in related.rows_for(row["id"])[:50]]
@@ -78,6 +85,8 @@ class _grouped:
         self._next = next(self._rows, None)
 
     def rows_for(self, entity_id: str) -> list[tuple]:
+        if self._next is None or self._next[0] > entity_id:  # most ids: nothing here
+            return []
         while self._next is not None and self._next[0] < entity_id:
             self._next = next(self._rows, None)
         found = []

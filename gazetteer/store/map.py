@@ -11,6 +11,10 @@ import sqlite_utils
 # Points handed out one by one in a view; past that, the grid's cells.
 MAX_POINTS = 400
 CELL_PIXELS = 64  # one cluster per 64x64 screen pixels at most
+# Cells across the view's wider side, at most: a 4,096-pixel screen's worth. A map asks for
+# its own viewport, far under this; a whole-world bbox at zoom 22 would otherwise make every
+# place a cell of its own (200,000 points, +400 MiB in the server for one request).
+MAX_CELLS_ACROSS = 64
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ def map_view(db: sqlite_utils.Database, view: MapView) -> dict:
     if total <= MAX_POINTS:
         ids = [r[0] for r in db.execute(f"SELECT e.id FROM entities e WHERE {clause}", params)]
         return {"total": total, "clusters": [], "points": place_points(db, ids)}
-    size = cell_degrees(view.zoom)
+    w, s, e, n = view.bbox
+    size = max(cell_degrees(view.zoom), max(abs(e - w), abs(n - s)) / MAX_CELLS_ACROSS)
     cells = db.execute(
         f"SELECT count(*), avg(e.lat), avg(e.lon), min(e.lat), min(e.lon), max(e.lat), "
         f"max(e.lon), max(e.rowid) FROM entities e WHERE {clause} "

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 
 from .. import store
 from ..config import Settings
@@ -69,8 +69,10 @@ class Services:
 
     def extract(self, doc: Document) -> dict:
         """The mentions and entities of a document, stored nowhere, computed by a worker
-        within GAZETTEER_EXTRACT_SECONDS."""
-        return self.jobs().extract(doc)
+        within GAZETTEER_EXTRACT_SECONDS, and stopped if the request's client goes away."""
+        from .client import client_gone_check
+
+        return self.jobs().extract(doc, client_gone_check(request.environ))
 
     def use_engine(self, engine: Engine) -> None:
         """Run writes and extraction inline with an engine built elsewhere (one whose model
