@@ -128,8 +128,7 @@ def cluster_ids(known: dict[str, dict[str, str]], new: set[NameKey],
 def relabel(item: Analysed, ids: dict[NameKey, str]) -> Analysed:
     """The analysed document with final ids in place of provisional ones."""
     doc, mentions, entities = item
-    key_of = {e.id: e.key for e in entities}  # an acronym's entity is keyed by its long form
-    mentions = [replace(m, entity_id=ids[(m.kind, key_of[m.entity_id])])
+    mentions = [replace(m, entity_id=ids[(m.kind, m.entity_key)])
                 if is_provisional(m.entity_id) else m for m in mentions]
     entities = [replace(e, id=ids[(e.kind, e.key)]) if is_provisional(e.id) else e
                 for e in entities]

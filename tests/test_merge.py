@@ -55,7 +55,7 @@ def _analysed_document():
                        aliases=[("Idlib", "geonames")]),
                 Entity("group-x-abu", "armed_group", "Abu", "abu", attrs={"type": "x"})]
     mentions = [Mention("d1", 12, 17, "Idlib", "place", "gn-169389", "Fighting in Idlib.",
-                        "ner", 0.9, "exact alias")]
+                        "ner", 0.9, "exact alias", "idlib")]
     return doc, mentions, entities
 
 

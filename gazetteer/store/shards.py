@@ -22,7 +22,7 @@ CREATE TABLE skipped (source TEXT NOT NULL, reason TEXT NOT NULL);
 SHARD_COLUMNS = "document_id, new_keys, document, mentions, entities"
 # Raised whenever what a shard holds changes: an interrupted ingest resumed by a newer version
 # writes its shards afresh instead of reading ones it cannot (cluster._work_dir).
-SHARD_FORMAT = 2
+SHARD_FORMAT = 2  # 2: the new_keys column, and mentions' entity_key
 
 
 def write_shard(path: Path, rows: list[tuple[str, str, str, str, str]],
