@@ -19,7 +19,7 @@ from ..types import Document
 from .auth import require_writer
 from .openapi import openapi_document
 from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, date_arg, int_arg, json_body,
-                     kind_arg, only_query_parameters, page, text_arg)
+                     kind_arg, page, text_arg)
 from .services import get_db, services, settings
 
 bp = Blueprint("api", __name__)
@@ -175,7 +175,6 @@ def post_document():
     """Queue the document as a job: 202 with the job's URL; 201 with the stored document when
     the job finished within ?wait= seconds; 200 when the document was already stored."""
     require_writer()
-    only_query_parameters("wait")
     doc = document_from_request()
     wait = int_arg("wait", 0, 0, MAX_WAIT_SECONDS)
     db = get_db()
@@ -235,7 +234,6 @@ def job_error(error: dict) -> GazetteerError:
 def post_extract():
     if settings().read_only:
         raise ReadOnlyCopy("extraction runs on the writable server, not on a read-only copy")
-    only_query_parameters()
     doc = document_from_request(settings().extract_max_bytes)
     return jsonify(services().extract(doc))
 
