@@ -9,7 +9,8 @@ from typing import Any
 from flask import Flask, Response
 
 from ..config import Settings, load_settings, setting_names
-from . import api, auth, curation, errors, map as map_view, mapdata, pages, params, reconcile, services
+from . import (api, auth, curation, errors, map as map_view, mapdata, pages, params, reconcile,
+               services)
 
 
 def create_app(test_config: dict[str, Any] | None = None,

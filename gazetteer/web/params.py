@@ -58,6 +58,12 @@ def text_arg(name: str) -> str | None:
     return value
 
 
+def export_filters() -> formats.Filters:
+    """The filters every export takes (group, country, bbox, since, until), checked."""
+    return formats.Filters(group=text_arg("group") or None, country=text_arg("country") or None,
+                           bbox=bbox_arg(), since=date_arg("since"), until=date_arg("until"))
+
+
 def checked_id(value: str) -> str:
     """Ids are slugs; anything else (path tricks, quotes) cannot name an entity."""
     if not _ID.match(value):
@@ -160,6 +166,22 @@ def json_body() -> dict:
         raise BadInput("the body must be a JSON object")
     _refuse_lone_surrogates(body)
     return body
+
+
+def text_field(body: dict, name: str, hint: str) -> str:
+    """body[name] when it is a string; otherwise BadInput(hint), which says how to give it."""
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise BadInput(hint)
+    return value
+
+
+def who_field(body: dict) -> str:
+    """The curator's name for the record; "api" when not given."""
+    who = body.get("who")
+    if who is not None and not isinstance(who, str):
+        raise BadInput('"who" must be a string')
+    return (who or "api")[:200]
 
 
 def _refuse_lone_surrogates(body: dict) -> None:
