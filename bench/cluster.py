@@ -117,11 +117,11 @@ def _replicated(shards: list[Path], docs: int) -> list[Path]:
     return out
 
 
-def _renamed(row: tuple, copy: int) -> tuple[str, str, str, str]:
-    doc_id, document, mentions, entities = row
+def _renamed(row: tuple, copy: int) -> tuple[str, str, str, str, str]:
+    doc_id, new_keys, document, mentions, entities = row
     new_id = hashlib.sha256(f"{doc_id}:{copy}".encode()).hexdigest()
-    return (new_id, document.replace(doc_id, new_id), mentions.replace(doc_id, new_id),
-            entities)
+    return (new_id, new_keys, document.replace(doc_id, new_id),
+            mentions.replace(doc_id, new_id), entities)
 
 
 if __name__ == "__main__":

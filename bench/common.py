@@ -16,6 +16,7 @@ import psutil
 from gazetteer import store
 from gazetteer.config import Settings, load_settings
 from gazetteer.reference import build_reference
+from gazetteer.types import Document, Entity, Mention
 
 WORK = Path(os.environ.get("GAZETTEER_BENCH_WORK", Path(__file__).resolve().parent / ".work"))
 
@@ -120,3 +121,29 @@ def rss_mb(pid: int | None = None) -> float:
 
 def gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:.2f} GiB"
+
+
+def store_named_often(db, documents: int, per_document: int) -> tuple[Entity, Entity]:
+    """Store `documents` reports of `per_document` sentences, each naming one place, every
+    other one a group beside it; returns (place, group). The neighbour reads' worst case,
+    shared by bench/reports.py and tests/test_reports.py."""
+    place = Entity("sup-bench-aleppo", "place", "Aleppo", "aleppo")
+    group = Entity("ag-bench-group", "armed_group", "Bench Group", "bench group")
+    batch = []
+    for n in range(documents):
+        sentences = [f"Shelling hit Aleppo ({n}, {i}) as Bench Group advanced."
+                     for i in range(per_document)]
+        doc = Document(f"bench{n:04d}", " ".join(sentences), f"Report {n}", "bench",
+                       published=f"2015-01-{n % 28 + 1:02d}")
+        mentions, offset = [], 0
+        for i, sentence in enumerate(sentences):
+            mentions.append(Mention(doc.id, offset + 13, offset + 19, "Aleppo", "place",
+                                    place.id, sentence, "gazetteer", 1.0))
+            if i % 2 == 0:
+                at = offset + sentence.index("Bench Group")
+                mentions.append(Mention(doc.id, at, at + 11, "Bench Group", "armed_group",
+                                        group.id, sentence, "rule", 1.0))
+            offset += len(sentence) + 1
+        batch.append((doc, mentions, [place, group]))
+    store.save_documents(db, batch)
+    return place, group

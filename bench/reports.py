@@ -9,9 +9,8 @@ from pathlib import Path
 from gazetteer import store
 from gazetteer.pipeline import open_engine, run
 from gazetteer.sources import make_document
-from gazetteer.types import Document, Entity, Mention
 
-from .common import Results, fresh_copy, median, settings_for, timed
+from .common import Results, fresh_copy, median, settings_for, store_named_often, timed
 
 LONG_CHARS = 1_000_000
 LONG_SOURCE_DOCS = 1_200  # bench documents average ~990 characters: enough to pass LONG_CHARS
@@ -73,7 +72,7 @@ def bench_neighbours(results: Results, reference: Path, documents: int = 100,
     every other time: the read of /api/entities/<id> (counts, neighbours) now, against the
     self-join it replaced, on the same file."""
     db = store.open_db(fresh_copy(reference, "neighbours.db"))
-    place = _named_often(db, documents, per_document)
+    place = store_named_often(db, documents, per_document)[0].id
     new_s = median([timed(lambda: _entity_read(db, place))[0] for _ in range(5)])
     old_s, old = timed(lambda: [dict(r) for r in db.query(SELF_JOIN, [place])])
     assert old == store.neighbours(db, place), "the two counts differ"
@@ -90,26 +89,3 @@ def _entity_read(db, entity_id: str) -> None:
     store.entity_counts(db, entity_id)
     store.neighbours(db, entity_id)
     store.entity_mentions(db, entity_id, 50, 0)
-
-
-def _named_often(db, documents: int, per_document: int) -> str:
-    place = Entity("sup-bench-aleppo", "place", "Aleppo", "aleppo")
-    group = Entity("ag-bench-group", "armed_group", "Bench Group", "bench group")
-    batch = []
-    for n in range(documents):
-        sentences = [f"Shelling hit Aleppo ({n}, {i}) as Bench Group advanced."
-                     for i in range(per_document)]
-        doc = Document(f"bench{n:04d}", " ".join(sentences), f"Report {n}", "bench",
-                       published=f"2015-01-{n % 28 + 1:02d}")
-        mentions, offset = [], 0
-        for i, sentence in enumerate(sentences):
-            mentions.append(Mention(doc.id, offset + 13, offset + 19, "Aleppo", "place",
-                                    place.id, sentence, "gazetteer", 1.0))
-            if i % 2 == 0:
-                at = offset + sentence.index("Bench Group")
-                mentions.append(Mention(doc.id, at, at + 11, "Bench Group", "armed_group",
-                                        group.id, sentence, "rule", 1.0))
-            offset += len(sentence) + 1
-        batch.append((doc, mentions, [place, group]))
-    store.save_documents(db, batch)
-    return place.id

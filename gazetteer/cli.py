@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .config import Settings, load_settings
 from .errors import BadInput, GazetteerError
 from .faults import storage_fault
+
+if TYPE_CHECKING:  # the CLI starts fast: the store is imported by the commands that use it
+    import sqlite_utils
 
 
 class Command(click.Group):
@@ -220,8 +225,7 @@ def entities(settings: Settings, kind: str | None, q: str | None, limit: int) ->
     """List entities with their mention counts."""
     from . import store
 
-    rows, total = store.list_entities(store.open_db(settings.database, create=False), kind, q,
-                                      limit)
+    rows, total = store.list_entities(_stored_db(settings), kind, q, limit)
     for row in rows:
         where = f"{row['lat']:.4f},{row['lon']:.4f}" if row["lat"] is not None else "-"
         click.echo(f"{row['id']:<32} {row['kind']:<11} {row['mentions']:>4}  {where:<20} "
@@ -250,26 +254,33 @@ def export(settings: Settings, fmt: str, output, kind: str | None, group: str | 
     (who was named where, when, and alongside which groups) as CSV or GeoJSON."""
     from . import formats, store
 
-    db = store.open_db(settings.database, create=False)
+    db = _stored_db(settings)
     for entity_id in (group, entity):
         if entity_id:
             store.get_entity(db, entity_id)
-    period = (_parse_date(since, "--since"), _parse_date(until, "--until"))
+    filters = asdict(formats.Filters(group=group, country=country, bbox=_parse_bbox(bbox),
+                                     since=_parse_date(since, "--since"),
+                                     until=_parse_date(until, "--until")))
     if fmt == "mentions":
-        mentions = formats.MentionSelection(kind, entity, group, country, _parse_bbox(bbox),
-                                            *period)
+        mentions = formats.MentionSelection(kind=kind, entity=entity, **filters)
         if mentions_as == "geojson":
             formats.require_located_mentions(mentions)
         chunks = (formats.mentions_geojson_chunks if mentions_as == "geojson"
                   else formats.mentions_csv_chunks)(db, mentions)
     else:
-        selection = formats.Selection(kind or "place", group, country, _parse_bbox(bbox),
-                                      *period)
+        selection = formats.Selection(kind=kind or "place", **filters)
         write = {"geojson": formats.geojson_chunks, "csv": formats.csv_chunks,
                  "kml": formats.kml_chunks}[fmt]
         chunks = write(db, selection)
     for chunk in chunks:
         output.write(chunk)
+
+
+def _stored_db(settings: Settings) -> sqlite_utils.Database:
+    """The gazetteer's database, which must exist (the commands that read or copy it)."""
+    from . import store
+
+    return store.open_db(settings.database, create=False)
 
 
 def _parse_date(raw: str | None, option: str) -> str | None:
@@ -445,7 +456,7 @@ def backup(settings: Settings, path: Path) -> None:
     """Copy the database to PATH with SQLite's online backup (safe while serving)."""
     from . import store
 
-    pages = store.backup(store.open_db(settings.database, create=False), path)
+    pages = store.backup(_stored_db(settings), path)
     click.echo(f"backed up {settings.database} to {path} ({pages:,} pages, "
                f"{path.stat().st_size:,} bytes)")
 
@@ -457,7 +468,7 @@ def snapshot(settings: Settings, path: Path) -> None:
     """Write a compact read-only copy to PATH, for `gazetteer serve --read-only PATH`."""
     from . import store
 
-    size = store.snapshot(store.open_db(settings.database, create=False), path)
+    size = store.snapshot(_stored_db(settings), path)
     click.echo(f"snapshot of {settings.database} in {path} ({size:,} bytes); serve it with "
                f"`gazetteer serve --read-only {path}`")
 
@@ -474,8 +485,7 @@ def curations_export(settings: Settings, output) -> None:
     """Write the curations as JSON (standard output by default)."""
     from . import store
 
-    json.dump(store.export_curations(store.open_db(settings.database, create=False)), output,
-              ensure_ascii=False, indent=1)
+    json.dump(store.export_curations(_stored_db(settings)), output, ensure_ascii=False, indent=1)
     output.write("\n")
 
 
@@ -490,7 +500,7 @@ def curations_import(settings: Settings, source) -> None:
         data = json.load(source)
     except ValueError as exc:
         raise BadInput(f"{source.name}: not JSON ({exc})") from None
-    result = store.import_curations(store.open_db(settings.database, create=False), data)
+    result = store.import_curations(_stored_db(settings), data)
     click.echo(f"applied {result['applied']} curation(s); {result['already_present']} "
                f"already present; {len(result['skipped'])} skipped")
     for reason in result["skipped"]:

@@ -85,8 +85,9 @@ def _manifest(paths: list[Path], report: Report) -> list[tuple[str, str]]:
 
 
 def _work_dir(settings: Settings, options: ClusterOptions, files: list[tuple[str, str]]) -> Path:
-    """One folder per manifest and shard size: a re-run of the same ingest finds its shards."""
-    digest = hashlib.sha256(f"{options.shard_size}\n".encode())
+    """One folder per manifest, shard size and shard format: a re-run of the same ingest finds
+    its shards."""
+    digest = hashlib.sha256(f"{options.shard_size}\n{store.SHARD_FORMAT}\n".encode())
     for source, path in files:
         digest.update(f"{source}\t{path}\n".encode())
     root = options.shards_dir or settings.database.with_name(settings.database.name + ".shards")

@@ -35,18 +35,24 @@ def extract_result(doc: Document, mentions: list[Mention], entities: list[Entity
     return {"source": doc.source, "mentions": rows}
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which entities an export holds: one kind, optionally only those mentioned alongside a
-    group (same sentence), in a country, inside a bounding box (west, south, east, north),
-    or in documents published between since and until (ISO dates, inclusive)."""
+@dataclass(frozen=True, kw_only=True)
+class Filters:
+    """What every export filters on: entities mentioned alongside a group (same sentence),
+    in a country, inside a bounding box (west, south, east, north), or in documents
+    published between since and until (ISO dates, inclusive)."""
 
-    kind: str = "place"
     group: str | None = None
     country: str | None = None
     bbox: tuple[float, float, float, float] | None = None
     since: str | None = None
     until: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Selection(Filters):
+    """Which entities an export holds: one kind, through the filters."""
+
+    kind: str = "place"
 
 
 FEATURE_COLUMNS = ("id", "name", "kind", "geonameid", "country", "admin1", "feature",
@@ -100,8 +106,13 @@ def geojson_chunks(db: sqlite_utils.Database, selection: Selection = Selection()
                    ) -> Iterator[str]:
     """Stream a FeatureCollection of the geocoded places, CHUNK_FEATURES at a time."""
     # orjson: json.dumps was a third of the export's time
-    features = (orjson.dumps(feature(row, aliases, groups)).decode()
-                for row, aliases, groups in _located(db, selection))
+    yield from feature_collection(orjson.dumps(feature(row, aliases, groups)).decode()
+                                  for row, aliases, groups in _located(db, selection))
+
+
+def feature_collection(features: Iterator[str]) -> Iterator[str]:
+    """A FeatureCollection streamed around features already encoded, CHUNK_FEATURES at a
+    time."""
     yield '{"type": "FeatureCollection", "features": ['
     separator = ""
     for chunk in _chunks(features):
@@ -208,19 +219,13 @@ _xml = xml_text
 
 # ---- mentions: who was named where, when, and by whom --------------------------------------
 
-@dataclass(frozen=True)
-class MentionSelection:
-    """Which mentions an export holds: of one kind or entity, of entities in a country or
-    a bounding box, in sentences naming a group, in documents published between since and
-    until (ISO dates, inclusive)."""
+@dataclass(frozen=True, kw_only=True)
+class MentionSelection(Filters):
+    """Which mentions an export holds: of one kind or entity, through the filters (the
+    country and bounding box are the entity's, the group is named in the same sentence)."""
 
     kind: str | None = None
     entity: str | None = None
-    group: str | None = None
-    country: str | None = None
-    bbox: tuple[float, float, float, float] | None = None
-    since: str | None = None
-    until: str | None = None
 
 
 MENTION_COLUMNS = ("document_id", "title", "url", "published", "entity_id", "name", "kind",
@@ -274,11 +279,5 @@ def mentions_geojson_chunks(db: sqlite_utils.Database,
                             ) -> Iterator[str]:
     """Stream a FeatureCollection of the mentions of entities with coordinates."""
     require_located_mentions(selection)
-    features = (orjson.dumps(mention_feature(row)).decode()
-                for row in _mentions(db, selection, located=True))
-    yield '{"type": "FeatureCollection", "features": ['
-    separator = ""
-    for chunk in _chunks(features):
-        yield separator + ",\n".join(chunk)
-        separator = ",\n"
-    yield "]}\n"
+    yield from feature_collection(orjson.dumps(mention_feature(row)).decode()
+                                  for row in _mentions(db, selection, located=True))

@@ -35,6 +35,10 @@ _PROVISIONAL = re.compile(r"^(place|group)-x-")
 class Shard(Protocol):
     def analysed(self) -> Iterable[Analysed]: ...
 
+    def new_keys(self) -> Iterable[tuple[str, list[NameKey]]]:
+        """(document id, keys of its unknown entities) per document, without decoding it."""
+        ...
+
 
 @dataclass
 class MemoryShard:
@@ -45,6 +49,10 @@ class MemoryShard:
     def analysed(self) -> Iterable[Analysed]:
         return self.items
 
+    def new_keys(self) -> Iterator[tuple[str, list[NameKey]]]:
+        for doc, _, entities in self.items:
+            yield doc.id, unknown_keys(entities)
+
 
 @dataclass
 class FileShard:
@@ -53,14 +61,25 @@ class FileShard:
     path: Path
 
     def analysed(self) -> Iterator[Analysed]:
-        for _, doc, mentions, entities in store.shard_rows(self.path):
+        for doc, mentions, entities in store.shard_rows(self.path, "document, mentions, entities"):
             yield decode_analysed(doc, mentions, entities)
 
+    def new_keys(self) -> Iterator[tuple[str, list[NameKey]]]:
+        for doc_id, keys in store.shard_rows(self.path, "document_id, new_keys"):
+            yield doc_id, [(kind, key) for kind, key in orjson.loads(keys)]
 
-def encode_analysed(item: Analysed) -> tuple[str, str, str, str]:
-    """(document id, document, mentions, entities) as JSON: a shard row."""
+
+def unknown_keys(entities: list[Entity]) -> list[NameKey]:
+    """(kind, folded key) of the entities with provisional ids: what the merge must name."""
+    return [(e.kind, e.key) for e in entities if is_provisional(e.id)]
+
+
+def encode_analysed(item: Analysed) -> tuple[str, str, str, str, str]:
+    """A shard row (store.SHARD_COLUMNS): the document id, then the keys of its unknown
+    entities, the document, its mentions and its entities as JSON."""
     doc, mentions, entities = item
-    return (doc.id, orjson.dumps(asdict(doc)).decode(),
+    return (doc.id, orjson.dumps(unknown_keys(entities)).decode(),
+            orjson.dumps(asdict(doc)).decode(),
             orjson.dumps([asdict(m) for m in mentions]).decode(),
             orjson.dumps([asdict(e) for e in entities]).decode())
 
@@ -109,8 +128,7 @@ def cluster_ids(known: dict[str, dict[str, str]], new: set[NameKey],
 def relabel(item: Analysed, ids: dict[NameKey, str]) -> Analysed:
     """The analysed document with final ids in place of provisional ones."""
     doc, mentions, entities = item
-    key_of = {e.id: e.key for e in entities}  # an acronym's entity is keyed by its long form
-    mentions = [replace(m, entity_id=ids[(m.kind, key_of[m.entity_id])])
+    mentions = [replace(m, entity_id=ids[(m.kind, m.entity_key)])
                 if is_provisional(m.entity_id) else m for m in mentions]
     entities = [replace(e, id=ids[(e.kind, e.key)]) if is_provisional(e.id) else e
                 for e in entities]
@@ -157,11 +175,11 @@ def _new_keys(db: sqlite_utils.Database, shards: list[Shard]) -> set[NameKey]:
     keys: set[NameKey] = set()
     seen: set[str] = set()
     for shard in shards:
-        for doc, _, entities in shard.analysed():
-            if doc.id in seen or store.document_exists(db, doc.id):
+        for doc_id, doc_keys in shard.new_keys():
+            if doc_id in seen or store.document_exists(db, doc_id):
                 continue
-            seen.add(doc.id)
-            keys.update((e.kind, e.key) for e in entities if is_provisional(e.id))
+            seen.add(doc_id)
+            keys.update(doc_keys)
     return keys
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import sqlite_utils
+from huey.exceptions import HueyException
 from spacy.language import Language
 from tqdm import tqdm
 
@@ -28,6 +29,10 @@ from .sources import Fetcher, Skipped, read_paths, read_url
 from .types import Document, Entity, Mention, Resolved
 
 T = TypeVar("T")
+# What a time limit or a cancellation raises inside a stage (the huey consumer's alarm raises
+# TaskTimeout wherever the task is; CancelExecution, RetryTask): the task's business, never
+# one document's failure, so the per-document handlers below let it through.
+NOT_THE_DOCUMENTS_FAULT = (HueyException,)
 Analysed = tuple[Document, list[Mention], list[Entity]]
 # What run() reads: files and folders, http(s) URLs (pages, PDFs, feeds), or documents
 # already read (and the Skipped of those that could not be).
@@ -189,6 +194,8 @@ def analyse_each(engine: Engine, docs: list[Document]) -> Iterator[Analysed | Sk
             hints = group_countries(resolved, engine.registry)
             located = engine.locator.locate(doc.text, resolved, hints)
             mentions, entities = link_mentions(doc, located, engine.registry, engine.clusters)
+        except NOT_THE_DOCUMENTS_FAULT:
+            raise
         except Exception as exc:  # one document's failure is reported, never the batch's
             yield Skipped(doc.source, failure_reason(exc))
             continue
@@ -260,10 +267,14 @@ def _resolved(engine: Engine, texts: list[str]) -> Iterator[list[Resolved] | Fai
     for chunk in batched(texts, engine.settings.batch_size):
         try:
             yield from list(_resolved_chunk(engine, chunk))
+        except NOT_THE_DOCUMENTS_FAULT:
+            raise
         except Exception:
             for text in chunk:
                 try:
                     yield from list(_resolved_chunk(engine, [text]))
+                except NOT_THE_DOCUMENTS_FAULT:
+                    raise
                 except Exception as exc:
                     yield Failed(failure_reason(exc))
 

@@ -270,7 +270,7 @@ def link_mentions(doc: Document, located: list[Located], registry: Registry,
         mentions.append(Mention(doc.id, cand.start, cand.end, cand.text, item.kind, entity.id,
                                 doc.text[cand.sent_start:cand.sent_end], cand.method,
                                 best.score if best else 0.5,
-                                best.reason if best else "new entity"))
+                                best.reason if best else "new entity", entity.key))
     return sorted(mentions, key=lambda m: m.start), list(entities.values())
 
 

@@ -128,6 +128,9 @@ class Mention:
     method: str
     confidence: float
     resolution: str = ""  # how the name was resolved (exact alias, folded key, fuzzy 93...)
+    # The folded key of the entity's name: for a defined acronym, its long form's. The merge
+    # names an unknown entity by it; not stored (the entity row holds it).
+    entity_key: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)

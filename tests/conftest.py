@@ -4,6 +4,7 @@ SQLite file, and a database holding the seed corpus."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,28 @@ def seeded_db(tmp_path_factory, reference_db, shared_nlp) -> Path:
 @pytest.fixture(scope="session")
 def seeded(seeded_db):
     return store.open_db(seeded_db, create=False)
+
+
+@pytest.fixture
+def seeded_copy(tmp_path, seeded_db) -> Path:
+    """A private copy of the seeded database, for a test that writes to it."""
+    path = tmp_path / "seeded-copy.db"
+    shutil.copy(seeded_db, path)
+    return path
+
+
+# What two ingests must agree on, table by table (the cluster and crash tests compare them).
+STORED_CONTENT = {"documents": "id, title, source, text, chars",
+                  "entities": "id, kind, name, key, lat, lon, geonameid, country, admin1, "
+                              "feature, precision, confidence, reason, geocoder, status, ref_id, "
+                              "attrs, curated",
+                  "aliases": "*", "mentions": "*"}
+
+
+def stored_content(db: Path) -> dict[str, list[tuple]]:
+    """The rows of STORED_CONTENT's tables, sorted: equal for equal databases."""
+    conn = sqlite3.connect(db)
+    tables = {t: sorted(conn.execute(f"SELECT {cols} FROM {t}").fetchall(), key=repr)
+              for t, cols in STORED_CONTENT.items()}
+    conn.close()
+    return tables

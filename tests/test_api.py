@@ -8,7 +8,7 @@ import pytest
 
 from gazetteer import store
 from gazetteer.web import create_app
-from gazetteer.web.openapi import documented_paths
+from gazetteer.web.openapi import documented_paths, openapi_document
 
 from .conftest import writable_app
 
@@ -141,6 +141,49 @@ def test_openapi_documents_every_route(client):
 ])
 def test_read_errors_are_json(client, url, status):
     assert_error(client.get(url), status)
+
+
+@pytest.mark.parametrize("method,url,unknown", [
+    ("GET", "/api/entities?limt=5", "limt"), ("GET", "/api/entities/gn-169023?x=1", "x"),
+    ("GET", "/api/map/points?zoom=3&colour=red", "colour"),
+    ("GET", "/api/gazetteer.csv?kind=place&countries=SY", "countries"),
+    ("GET", "/documents?pages=2", "pages"), ("GET", "/reconcile?callbak=f", "callbak"),
+    ("HEAD", "/api/documents?limit=1&ofset=2", "ofset"),
+    ("POST", "/api/extract?lang=en", "lang"), ("POST", "/reconcile/match?q=1", "q"),
+])
+def test_an_unknown_query_parameter_is_a_400_naming_it(client, method, url, unknown):
+    response = client.open(url, method=method, json={})
+    assert response.status_code == 400
+    if method != "HEAD":
+        assert_error(response, 400)
+        assert f"unknown query parameter(s): {unknown} (" in response.get_json()["error"]["message"]
+
+
+def test_the_check_takes_each_operations_parameters_from_openapi(client):
+    for path in ("/api/map/points", "/api/entities", "/api/mentions.csv"):
+        names = {p["name"] for p in openapi_document()["paths"][path]["get"]["parameters"]
+                 if p["in"] == "query"}
+        assert len(names) >= 6
+        response = client.get(path, query_string={name: "" for name in names})  # not given
+        assert response.status_code == 200, response.get_data(as_text=True)
+        response.close()
+    jsonp = client.get("/reconcile?callback=cb&_=1735689600000")  # what jQuery sends
+    assert jsonp.status_code == 200 and jsonp.get_data(as_text=True).startswith("/**/cb(")
+
+
+def test_pages_and_files_outside_openapi_take_any_parameter(client):
+    assert client.get("/?utm_source=mail").status_code == 200
+    with client.get("/static/map.js?v=2") as asset:
+        assert asset.status_code == 200
+    preflight = client.options("/api/entities?anything=1")
+    assert preflight.status_code == 200
+
+
+def test_a_write_names_its_unknown_parameter(writer):
+    write_client, _ = writer
+    response = write_client.post("/api/documents?wiat=5", json={"text": "Homs"}, headers=AUTH)
+    assert_error(response, 400)
+    assert "wiat" in response.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize("q", ['"', "*", "NEAR(a b)", "'; DROP TABLE entities; --", "a" * 150,

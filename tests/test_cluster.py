@@ -24,16 +24,12 @@ from gazetteer.cluster import ClusterOptions, ingest_on_dask  # noqa: E402
 from gazetteer.config import load_settings  # noqa: E402
 from gazetteer.pipeline import run  # noqa: E402
 
-from .conftest import make_engine  # noqa: E402
+from .conftest import make_engine, stored_content  # noqa: E402
 from .serving import PROJECT  # noqa: E402
 
 pytestmark = [pytest.mark.slow]
 
 # Every column but the clock's (ingested_at, updated_at), ids included.
-CONTENT = {"documents": "id, title, source, text, chars",
-           "entities": "id, kind, name, key, lat, lon, geonameid, country, admin1, feature, "
-                       "precision, confidence, reason, geocoder, status, ref_id, attrs, curated",
-           "aliases": "*", "mentions": "*"}
 # Names no registry or gazetteer knows, each in several spellings (one cluster each).
 # Variants that fold to different keys and join by fuzzy match only (see test_stages for
 # folding): which id a family gets depends on the order names are met, unless the merge
@@ -44,14 +40,6 @@ VARIANTS = [["Tell Mardikhan", "Tell Mardikhane", "Tell Mardikhanet"],
             ["the Abu Tammam Brigade", "the Abu Tamam Brigades"]]
 FAMILIES = ("place-x-tal-mardikhan", "group-x-liwa-sukur-wadi", "group-x-abu-tamam-brigada")
 GENERATED = 12
-
-
-def content(db: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(db)
-    tables = {t: sorted(conn.execute(f"SELECT {cols} FROM {t}").fetchall(), key=repr)
-              for t, cols in CONTENT.items()}
-    conn.close()
-    return tables
 
 
 def write_texts(folder: Path, seeds: Path) -> None:
@@ -82,7 +70,7 @@ def serial(tmp_path_factory, reference_db, shared_nlp, corpus) -> dict:
     shutil.copy(reference_db, path)
     report = run(make_engine(path, shared_nlp), corpus)
     assert len(report.added) == len(corpus) and not report.skipped
-    return content(path)
+    return stored_content(path)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +102,7 @@ def test_local_cluster_ingest_is_a_serial_ingest(tmp_path, reference_db, corpus,
     path = fresh_db(tmp_path, reference_db)
     report = ingest_on_dask(settings_for(path), corpus, ClusterOptions(workers=2, shard_size=5))
     assert (len(report.added), report.skipped) == (len(corpus), [])
-    got = content(path)
+    got = stored_content(path)
     assert got == serial
     ids = {row[0] for row in got["entities"]}
     for family in FAMILIES:  # each name's spellings are one entity
@@ -132,7 +120,7 @@ def test_any_number_of_shards_gives_the_same_database(tmp_path, reference_db, co
     ingest_on_dask(settings_for(path), corpus, options)
     written = list((tmp_path / "gazetteer.db.shards").glob("*/shard-*.sqlite"))
     assert len(written) == shards
-    assert content(path) == serial
+    assert stored_content(path) == serial
 
 
 def test_reverse_order_then_a_second_merge_change_nothing(tmp_path, reference_db, corpus,
@@ -140,7 +128,7 @@ def test_reverse_order_then_a_second_merge_change_nothing(tmp_path, reference_db
     path = fresh_db(tmp_path, reference_db)
     options = ClusterOptions(scheduler=local_cluster, shard_size=4, keep_shards=True)
     ingest_on_dask(settings_for(path), corpus[::-1], options)
-    assert content(path) == serial
+    assert stored_content(path) == serial
 
     before = full_dump(path)
     shards = sorted((tmp_path / "gazetteer.db.shards").glob("*/shard-*.sqlite"))
@@ -155,7 +143,7 @@ def test_serial_reverse_order_gives_the_same_database(tmp_path, reference_db, sh
                                                       corpus, serial):
     path = fresh_db(tmp_path, reference_db)
     run(make_engine(path, shared_nlp), corpus[::-1])
-    assert content(path) == serial
+    assert stored_content(path) == serial
 
 
 def test_an_interrupted_run_resumes_from_the_shards_written(tmp_path, reference_db, corpus,
@@ -176,7 +164,7 @@ def test_an_interrupted_run_resumes_from_the_shards_written(tmp_path, reference_
     ingest_on_dask(settings_for(path), corpus, options)
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # reused, not recomputed
     assert all(p.exists() for p in lost)
-    assert content(path) == serial
+    assert stored_content(path) == serial
 
 
 def full_dump(path: Path) -> list[str]:
@@ -261,7 +249,7 @@ def test_scheduler_flag_with_a_killed_worker_gives_the_serial_database(
     assert ingest.returncode == 0, err
     assert f"added {len(corpus)} document(s)" in out
     assert workers[0].wait(timeout=10) == -signal.SIGKILL
-    assert content(path) == serial
+    assert stored_content(path) == serial
 
 
 def test_scheduler_without_dask_installed_is_a_one_line_error(tmp_path, corpus):

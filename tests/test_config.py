@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from gazetteer.config import Settings, load_settings, setting_docs
@@ -50,23 +48,16 @@ def test_every_setting_has_help_declared_beside_its_default():
     assert all(len(text) > 10 for text in docs.values())
 
 
-@pytest.fixture
-def app_db(tmp_path, seeded_db):
-    path = tmp_path / "app.db"
-    shutil.copy(seeded_db, path)
-    return path
-
-
 @pytest.mark.parametrize("raw", ["off", "False", "no"])
-def test_private_reads_off_in_the_environment_leaves_reads_open(monkeypatch, app_db, raw):
+def test_private_reads_off_in_the_environment_leaves_reads_open(monkeypatch, seeded_copy, raw):
     monkeypatch.setenv("GAZETTEER_PRIVATE_READS", raw)
-    client = create_app({"DATABASE": str(app_db)}).test_client()
+    client = create_app({"DATABASE": str(seeded_copy)}).test_client()
     assert client.get("/api/entities?limit=1").status_code == 200
 
 
-def test_a_numeric_token_from_the_environment_authorises_writes(monkeypatch, app_db):
+def test_a_numeric_token_from_the_environment_authorises_writes(monkeypatch, seeded_copy):
     monkeypatch.setenv("GAZETTEER_API_TOKEN", "12345678")
-    client = create_app({"DATABASE": str(app_db)}).test_client()
+    client = create_app({"DATABASE": str(seeded_copy)}).test_client()
     denied = client.patch("/api/entities/gn-169023", json={"name": "Jisr"},
                           headers={"Authorization": "Bearer 1234567"})
     allowed = client.patch("/api/entities/gn-169023", json={"name": "Jisr al-Shughur"},
@@ -74,16 +65,16 @@ def test_a_numeric_token_from_the_environment_authorises_writes(monkeypatch, app
     assert (denied.status_code, allowed.status_code) == (401, 200)
 
 
-def test_the_word_null_is_a_token_not_a_switch(monkeypatch, app_db):
+def test_the_word_null_is_a_token_not_a_switch(monkeypatch, seeded_copy):
     monkeypatch.setenv("GAZETTEER_API_TOKEN", "null")
-    client = create_app({"DATABASE": str(app_db)}).test_client()
+    client = create_app({"DATABASE": str(seeded_copy)}).test_client()
     response = client.patch("/api/entities/gn-169023", json={"name": "Jisr al-Shughur"},
                             headers={"Authorization": "Bearer null"})
     assert response.status_code == 200
 
 
-def test_flask_config_is_derived_from_the_settings(monkeypatch, app_db):
+def test_flask_config_is_derived_from_the_settings(monkeypatch, seeded_copy):
     monkeypatch.setenv("GAZETTEER_PRIVATE_READS", "off")
-    app = create_app({"DATABASE": str(app_db), "TESTING": True})
+    app = create_app({"DATABASE": str(seeded_copy), "TESTING": True})
     assert app.config["PRIVATE_READS"] is False and app.config["TESTING"] is True
-    assert app.config["DATABASE"] == app_db
+    assert app.config["DATABASE"] == seeded_copy

@@ -19,7 +19,7 @@ import pytest
 
 from gazetteer.pipeline import run
 
-from .conftest import make_engine
+from .conftest import make_engine, stored_content
 from .serving import PROJECT
 
 KILLS = int(os.environ.get("GAZETTEER_CRASH_KILLS", "2"))
@@ -30,10 +30,6 @@ PLACES = ["Idlib", "Aleppo", "Jisr al-Shughour", "Kessab", "Raqqa", "Palmyra", "
 GROUPS = ["Jabhat al-Nusra", "Ahrar ash-Sham", "Daesh", "the Free Syrian Army", "Jaish al-Islam",
           "Liwa al-Tawhid", "the Omar al-Mukhtar Brigade", "Liwa Suqur al-Ghab"]
 # What a run must reproduce: every column but the clock's.
-CONTENT = {"documents": "id, title, source, text, chars",
-           "entities": "id, kind, name, key, lat, lon, geonameid, country, admin1, feature, "
-                       "precision, confidence, reason, geocoder, status, ref_id, attrs, curated",
-           "aliases": "*", "mentions": "*"}
 
 pytestmark = [pytest.mark.stress, pytest.mark.slow]
 
@@ -48,14 +44,6 @@ def write_corpus(folder: Path, count: int) -> None:
             f"said. Shelling followed near {other}, and {rival} sent reinforcements from "
             f"{third}. Families fled towards {other} as the clashes went on into the night; "
             f"local sources counted {n % 17 + 2} dead.\n", encoding="utf-8")
-
-
-def content(db: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(db)
-    tables = {t: sorted(conn.execute(f"SELECT {cols} FROM {t}").fetchall(), key=repr)
-              for t, cols in CONTENT.items()}
-    conn.close()
-    return tables
 
 
 def mentions_by_document(db: Path) -> dict[str, list[tuple]]:
@@ -137,4 +125,4 @@ def test_killed_ingests_leave_whole_documents_and_resume_to_the_same_content(
               f"documents stored at each kill: {survived}; re-run: {len(rerun.added)} added, "
               f"{len(rerun.unchanged)} already stored")
     assert_intact_and_whole(crashed, whole)
-    assert content(crashed) == content(uninterrupted)
+    assert stored_content(crashed) == stored_content(uninterrupted)

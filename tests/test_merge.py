@@ -5,7 +5,9 @@ import random
 
 import pytest
 
-from gazetteer.merge import cluster_ids, decode_analysed, encode_analysed, is_provisional
+from gazetteer import store
+from gazetteer.merge import (
+    FileShard, MemoryShard, cluster_ids, decode_analysed, encode_analysed, is_provisional)
 from gazetteer.normalise import FuzzyIndex, best_fuzzy, new_entity_id
 from gazetteer.resolve import ProvisionalIds
 from gazetteer.types import Document, Entity, Mention, Place, Point
@@ -44,7 +46,7 @@ def test_provisional_ids_are_the_folded_key_alone(text):
     assert not is_provisional("gn-169389") and not is_provisional("ag-nusra-front")
 
 
-def test_a_shard_row_decodes_to_what_was_encoded():
+def _analysed_document():
     doc = Document("d1", "Fighting in Idlib.", "Report", "a.txt", url="https://x.test/a",
                    published="2026-01-02", pages=(0, 5))
     place = Place("gn-169389", "Idlib", Point(36.6, 35.9), 169389, "SY", "Idlib", "city", 0.9,
@@ -53,6 +55,19 @@ def test_a_shard_row_decodes_to_what_was_encoded():
                        aliases=[("Idlib", "geonames")]),
                 Entity("group-x-abu", "armed_group", "Abu", "abu", attrs={"type": "x"})]
     mentions = [Mention("d1", 12, 17, "Idlib", "place", "gn-169389", "Fighting in Idlib.",
-                        "ner", 0.9, "exact alias")]
-    assert decode_analysed(*encode_analysed((doc, mentions, entities))[1:]) == (
-        doc, mentions, entities)
+                        "ner", 0.9, "exact alias", "idlib")]
+    return doc, mentions, entities
+
+
+def test_a_shard_row_decodes_to_what_was_encoded():
+    item = _analysed_document()
+    assert decode_analysed(*encode_analysed(item)[2:]) == item
+
+
+def test_a_shard_file_gives_the_unknown_keys_apart_from_the_documents(tmp_path):
+    item = _analysed_document()
+    path = tmp_path / "shard.sqlite"
+    store.write_shard(path, [encode_analysed(item)], [])
+    assert list(FileShard(path).new_keys()) == list(MemoryShard([item]).new_keys()) == [
+        ("d1", [("armed_group", "abu")])]  # the known place is not among them
+    assert list(FileShard(path).analysed()) == [item]

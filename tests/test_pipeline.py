@@ -1,13 +1,18 @@
 """The pipeline on the seed corpus: the issue's acceptance checks, on the real model and DB."""
 
 import sqlite3
+import time
+from dataclasses import replace
 
 import pytest
+from huey.consumer import ProcessEnvironment
+from huey.exceptions import TaskTimeout
 
 from gazetteer import store
 from gazetteer.geocode import distance_km
-from gazetteer.pipeline import run
-from gazetteer.types import Point
+from gazetteer.pipeline import analyse_each, run
+from gazetteer.sources import Skipped
+from gazetteer.types import Document, Point
 
 
 def entity_ids_of(db, *texts):
@@ -112,3 +117,42 @@ def test_two_worker_processes_give_the_same_mentions(engine):
     engine.settings = replace(engine.settings, workers=2)
     two = [[(m.start, m.entity_id) for m in ms] for _, ms, _ in analyse(engine, docs)]
     assert one == two and all(one)
+
+
+class _Slow:
+    """A stage's object that takes its time before doing its work (a document the stage is
+    slow on)."""
+
+    def __init__(self, inner, method: str, seconds: float = 1.0, exc: Exception | None = None):
+        self.inner, self.method, self.seconds, self.exc = inner, method, seconds, exc
+
+    def __getattr__(self, name):
+        value = getattr(self.inner, name)
+        if name != self.method:
+            return value
+
+        def slow(*args, **kwargs):
+            time.sleep(self.seconds)
+            if self.exc is not None:
+                raise self.exc
+            return value(*args, **kwargs)
+        return slow
+
+
+@pytest.mark.parametrize("stage,method", [("nlp", "pipe"), ("locator", "locate")])
+def test_the_consumers_time_limit_is_not_one_documents_failure(engine, stage, method):
+    """huey's consumer raises TaskTimeout from its alarm wherever the task is: the
+    per-document handlers must let it through to huey, not report the document as failed."""
+    slow = replace(engine, **{stage: _Slow(getattr(engine, stage), method)})
+    doc = Document("d-slow", "Shelling hit Kassab.", "t", "slow.txt")
+    with pytest.raises(TaskTimeout), ProcessEnvironment().timeout(0.2):
+        list(analyse_each(slow, [doc]))
+
+
+@pytest.mark.parametrize("stage,method", [("nlp", "pipe"), ("locator", "locate")])
+def test_a_stage_failing_on_a_document_skips_that_document(engine, stage, method):
+    broken = replace(engine, **{stage: _Slow(getattr(engine, stage), method, 0,
+                                             ValueError("bad text"))})
+    doc = Document("d-bad", "Shelling hit Kassab.", "t", "bad.txt")
+    (item,) = analyse_each(broken, [doc])
+    assert isinstance(item, Skipped) and "ValueError: bad text" in item.reason

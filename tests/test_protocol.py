@@ -2,7 +2,6 @@
 XML whatever the names hold, one depth limit for every JSON body, a strict JSONP callback,
 and invisible characters kept out of names and keys."""
 
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -15,13 +14,6 @@ from .conftest import writable_app
 from .test_api import AUTH, TOKEN, assert_error
 
 ORIGIN = "https://analysts.example"
-
-
-@pytest.fixture
-def db_copy(tmp_path, seeded_db):
-    path = tmp_path / "protocol.db"
-    shutil.copy(seeded_db, path)
-    return path
 
 
 @pytest.mark.parametrize("url", ["/api/documents", "/api/entities", "/api/entities/gn-169389"])
@@ -42,11 +34,11 @@ def test_cors_preflight_is_complete_and_needs_no_token(seeded_db, url):
     assert_error(client.get(url, headers={"Origin": ORIGIN}), 401)  # the real request does
 
 
-def test_kml_drops_characters_xml_cannot_hold(db_copy):
-    db = store.open_db(db_copy)
+def test_kml_drops_characters_xml_cannot_hold(seeded_copy):
+    db = store.open_db(seeded_copy)
     db.execute("UPDATE entities SET name = ?, reason = ? WHERE id = 'gn-169389'",
                ["Idlib\x01 \x0bcity\x1f\ufffe", "near\x00 Idlib"])
-    client = create_app({"TESTING": True, "DATABASE": str(db_copy)}).test_client()
+    client = create_app({"TESTING": True, "DATABASE": str(seeded_copy)}).test_client()
     body = client.get("/api/gazetteer.kml").get_data(as_text=True)
     root = ET.fromstring(body)  # raises on any invalid character
     names = [e.text for e in root.iter("{http://www.opengis.net/kml/2.2}name")]
@@ -99,15 +91,15 @@ def test_invisible_characters_fold_away(name):
     assert strip_invisible(name) == "SheikhMaqsoud"
 
 
-def test_invisible_characters_are_removed_from_stored_names(db_copy, shared_nlp):
-    client = writable_app(db_copy, shared_nlp, API_TOKEN=TOKEN).test_client()
+def test_invisible_characters_are_removed_from_stored_names(seeded_copy, shared_nlp):
+    client = writable_app(seeded_copy, shared_nlp, API_TOKEN=TOKEN).test_client()
     text = ("Fighters of the Sheikh\ufeffMaqsoud Brigade clashed with the "
             "Sheikh\u200bMaqsoud Brigade near Afrin.")
     posted = client.post("/api/documents", json={"text": text}, headers=AUTH)
     assert posted.status_code == 201, posted.get_data(as_text=True)
     mentions = posted.get_json()["mentions"]
     assert any(text[m["start"]:m["end"]] == m["text"] for m in mentions)  # spans untouched
-    db = store.open_db(db_copy, create=False)
+    db = store.open_db(seeded_copy, create=False)
     invisible = db.execute(
         "SELECT name FROM entities WHERE name GLOB ? UNION ALL SELECT name FROM aliases "
         "WHERE name GLOB ?", ["*[\ufeff\u200b]*"] * 2).fetchall()

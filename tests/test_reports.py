@@ -17,8 +17,8 @@ from gazetteer import cli, store
 from gazetteer.cli import main
 from gazetteer.pipeline import run
 from gazetteer.sources import Skipped, make_document, with_published
-from gazetteer.types import Document, Entity, Mention
 from gazetteer.web import create_app
+from bench.common import store_named_often
 from tests.conftest import make_engine, writable_app
 from tests.test_sources import (ARTICLE, BOILERPLATE, JSON_LD, REPORT_PDF, news_page,  # noqa: F401
                                 site)
@@ -343,34 +343,16 @@ def test_schema_2_file_migrates_with_its_neighbour_counts(tmp_path, seeded_db, s
 def test_neighbour_counts_read_the_co_mention_table_not_a_self_join(engine):
     """100,000 mentions of one place beside a group: the reads that used to join mentions to
     mentions (4.7 s at 4,280 mentions) plan through co_mentions and per-entity indexes."""
-    place = Entity("sup-test-aleppo", "place", "Aleppo", "aleppo")
-    group = Entity("ag-test-group", "armed_group", "Test Group", "test group")
-    batch = []
-    for n in range(100):
-        sentences = [f"Shelling hit Aleppo ({n}, {i}) as Test Group advanced."
-                     for i in range(1000)]
-        text = " ".join(sentences)
-        doc = Document(f"doc{n:03d}", text, f"Report {n}", "bench", published=f"2015-01-{n % 28 + 1:02d}")
-        mentions, offset = [], 0
-        for i, sentence in enumerate(sentences):
-            mentions.append(Mention(doc.id, offset + 13, offset + 19, "Aleppo", "place",
-                                    place.id, sentence, "gazetteer", 1.0))
-            if i % 2 == 0:
-                at = offset + sentence.index("Test Group")
-                mentions.append(Mention(doc.id, at, at + 10, "Test Group", "armed_group",
-                                        group.id, sentence, "rule", 1.0))
-            offset += len(sentence) + 1
-        batch.append((doc, mentions, [place, group]))
-    store.save_documents(engine.db, batch)
+    place, group = store_named_often(engine.db, documents=100, per_document=1000)
     assert store.entity_counts(engine.db, place.id)["mentions"] == 100_000
     statements: list[str] = []
     engine.db.conn.set_trace_callback(statements.append)
     neighbours = store.neighbours(engine.db, place.id)
     related = [r for r in store.iter_entities(engine.db, "place") if r[0]["id"] == place.id]
     engine.db.conn.set_trace_callback(None)
-    assert neighbours == [{"id": group.id, "name": "Test Group", "kind": "armed_group",
+    assert neighbours == [{"id": group.id, "name": group.name, "kind": "armed_group",
                            "count": 50_000}]
-    assert related[0][2] == [{"id": group.id, "name": "Test Group", "count": 50_000}]
+    assert related[0][2] == [{"id": group.id, "name": group.name, "count": 50_000}]
     assert store.get_entity(engine.db, place.id)["first_seen"] == "2015-01-01"
     plans = {sql: " | ".join(r[3] for r in engine.db.execute("EXPLAIN QUERY PLAN " + sql))
              for sql in statements if sql.startswith("SELECT")}

@@ -103,6 +103,9 @@ def test_a_defined_acronym_keeps_its_long_forms_entity_through_the_merge():
                         "Kivu Liberation Front")
     resolved = resolve_candidates([long_form, acronym], fake_resolve, not_demonym)
     item = link_mentions(doc, [(r, None) for r in resolved], REGISTRY, ProvisionalIds())
+    # the acronym's mention carries its long form's key, which names the entity in the merge
+    assert [m.entity_key for m in item[0]] == [item[1][0].key] * 2
+    assert "klf" not in item[1][0].key
     ids = cluster_ids({}, {(e.kind, e.key) for e in item[1]}, 90)
     _, mentions, entities = relabel((doc, *item), ids)
     assert len({m.entity_id for m in mentions}) == 1 == len(entities)

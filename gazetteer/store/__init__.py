@@ -7,7 +7,7 @@ from .schema import (  # noqa: F401
     close, rollback_open_transaction, BUSY_TIMEOUT_MS, get_meta, now, open_db, SCHEMA_VERSION, set_meta, transaction)
 from .schema import open_immutable  # noqa: F401
 from .shards import (  # noqa: F401
-    copy_reference, first_documents, shard_rows, shard_skipped, write_shard)
+    copy_reference, first_documents, shard_rows, shard_skipped, write_shard, SHARD_FORMAT)
 from .reference import (  # noqa: F401
     cache_geocode, cached_geocode, country_ref_keys, curated_ref_names, delete_curated_ref_names,
     delete_ref_names, delete_ref_source, exact_geonames_place, has_curated_names,

@@ -13,16 +13,21 @@ import sqlite_utils
 
 
 _SHARD_SCHEMA = """
-CREATE TABLE analysed (seq INTEGER PRIMARY KEY, document_id TEXT NOT NULL, document TEXT NOT NULL,
-                       mentions TEXT NOT NULL, entities TEXT NOT NULL);
+CREATE TABLE analysed (seq INTEGER PRIMARY KEY, document_id TEXT NOT NULL, new_keys TEXT NOT NULL,
+                       document TEXT NOT NULL, mentions TEXT NOT NULL, entities TEXT NOT NULL);
 CREATE TABLE skipped (source TEXT NOT NULL, reason TEXT NOT NULL);
 """
+# What a shard row holds, in order (merge.encode_analysed writes it). new_keys is small: the
+# merge reads it alone to give unknown names their ids before it decodes the documents.
+SHARD_COLUMNS = "document_id, new_keys, document, mentions, entities"
+# Raised whenever what a shard holds changes: an interrupted ingest resumed by a newer version
+# writes its shards afresh instead of reading ones it cannot (cluster._work_dir).
+SHARD_FORMAT = 2  # 2: the new_keys column, and mentions' entity_key
 
 
-
-def write_shard(path: Path, rows: list[tuple[str, str, str, str]],
+def write_shard(path: Path, rows: list[tuple[str, str, str, str, str]],
                 skipped: list[tuple[str, str]]) -> None:
-    """Write a shard (rows of document id, document, mentions and entities as JSON) under a
+    """Write a shard (rows of SHARD_COLUMNS: the document id, then JSON) under a
     temporary name and rename it into place: a killed or retried task leaves either the whole
     shard or no shard at that path (at most a stray temporary file, never read)."""
     temporary = path.with_name(f"{path.name}.tmp-{uuid.uuid4().hex}")
@@ -31,8 +36,7 @@ def write_shard(path: Path, rows: list[tuple[str, str, str, str]],
         conn.execute("PRAGMA journal_mode = OFF")  # a fresh file: nothing to roll back into
         conn.executescript(_SHARD_SCHEMA)
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO analysed (document_id, document, mentions, entities) "
-                         "VALUES (?, ?, ?, ?)", rows)
+        conn.executemany(f"INSERT INTO analysed ({SHARD_COLUMNS}) VALUES (?, ?, ?, ?, ?)", rows)
         conn.executemany("INSERT INTO skipped VALUES (?, ?)", skipped)
         conn.execute("COMMIT")
     finally:
@@ -42,9 +46,9 @@ def write_shard(path: Path, rows: list[tuple[str, str, str, str]],
     os.replace(temporary, path)
 
 
-def shard_rows(path: Path, columns: str = "document_id, document, mentions, entities"
-               ) -> Iterator[tuple]:
-    """The shard's analysed documents in the order the worker wrote them."""
+def shard_rows(path: Path, columns: str = SHARD_COLUMNS) -> Iterator[tuple]:
+    """The given columns of the shard's analysed documents, in the order the worker wrote
+    them."""
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         yield from conn.execute(f"SELECT {columns} FROM analysed ORDER BY seq")

@@ -9,7 +9,8 @@ from typing import Any
 from flask import Flask, Response
 
 from ..config import Settings, load_settings, setting_names
-from . import api, auth, curation, errors, map as map_view, mapdata, pages, reconcile, services
+from . import (api, auth, curation, errors, map as map_view, mapdata, pages, params, reconcile,
+               services)
 
 
 def create_app(test_config: dict[str, Any] | None = None,
@@ -28,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None,
                              if k.lower() not in setting_names()})  # TESTING and the like
     services.install(app, settings)
     auth.install(app)
+    app.before_request(params.refuse_unknown_query_parameters)  # after private_reads: 401 first
     errors.register(app)
     for blueprint in (api.bp, map_view.bp, mapdata.bp, curation.bp, pages.bp, reconcile.bp):
         app.register_blueprint(blueprint)

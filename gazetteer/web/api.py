@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from flask import (Blueprint, Response, jsonify, redirect, request, stream_with_context,
                    url_for)
@@ -18,8 +18,8 @@ from ..sources import read_bytes, with_published
 from ..types import Document
 from .auth import require_writer
 from .openapi import openapi_document
-from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, date_arg, int_arg, json_body,
-                     kind_arg, only_query_parameters, page, text_arg)
+from .params import (MAX_LIMIT, MAX_QUERY, bbox_arg, checked_id, date_arg, export_filters,
+                     int_arg, json_body, kind_arg, page, text_arg, text_field, who_field)
 from .services import get_db, services, settings
 
 bp = Blueprint("api", __name__)
@@ -90,16 +90,8 @@ def patch_entity(entity_id: str):
     body = json_body()
     changes = curation_changes(body)
     db = get_db()
-    store.curate_entity(db, checked_id(entity_id), changes, who_arg(body))
+    store.curate_entity(db, checked_id(entity_id), changes, who_field(body))
     return get_entity(entity_id)
-
-
-def who_arg(body: dict) -> str:
-    """The curator's name for the record; "api" when not given."""
-    who = body.get("who")
-    if who is not None and not isinstance(who, str):
-        raise BadInput('"who" must be a string')
-    return (who or "api")[:200]
 
 
 def curation_changes(body: dict) -> dict:
@@ -137,10 +129,8 @@ def curation_changes(body: dict) -> dict:
 def merge_entity(entity_id: str):
     require_writer()
     body = json_body()
-    other = body.get("other")
-    if not isinstance(other, str):
-        raise BadInput('give the entity to merge in as {"other": "<id>"}')
-    store.merge_entities(get_db(), checked_id(entity_id), checked_id(other), who_arg(body))
+    other = text_field(body, "other", 'give the entity to merge in as {"other": "<id>"}')
+    store.merge_entities(get_db(), checked_id(entity_id), checked_id(other), who_field(body))
     return get_entity(entity_id)
 
 
@@ -175,7 +165,6 @@ def post_document():
     """Queue the document as a job: 202 with the job's URL; 201 with the stored document when
     the job finished within ?wait= seconds; 200 when the document was already stored."""
     require_writer()
-    only_query_parameters("wait")
     doc = document_from_request()
     wait = int_arg("wait", 0, 0, MAX_WAIT_SECONDS)
     db = get_db()
@@ -235,7 +224,6 @@ def job_error(error: dict) -> GazetteerError:
 def post_extract():
     if settings().read_only:
         raise ReadOnlyCopy("extraction runs on the writable server, not on a read-only copy")
-    only_query_parameters()
     doc = document_from_request(settings().extract_max_bytes)
     return jsonify(services().extract(doc))
 
@@ -319,13 +307,11 @@ def download_kml():
 
 def selection_arg(located: bool) -> formats.Selection:
     """The export filters, checked before the first byte is streamed."""
-    group, country = text_arg("group"), text_arg("country")
-    selection = formats.Selection(kind_arg() or "place", group or None, country or None,
-                                  bbox_arg(), date_arg("since"), date_arg("until"))
+    selection = formats.Selection(kind=kind_arg() or "place", **asdict(export_filters()))
     if located:
         formats.require_located(selection)
-    if group:
-        store.get_entity(get_db(), checked_id(group))
+    if selection.group:
+        store.get_entity(get_db(), checked_id(selection.group))
     return selection
 
 
@@ -345,12 +331,11 @@ def download_mentions_geojson():
 
 def mention_selection_arg() -> formats.MentionSelection:
     """The mentions export's filters, checked before the first byte is streamed."""
-    entity, group, country = text_arg("entity"), text_arg("group"), text_arg("country")
-    for entity_id in (entity, group):
+    entity, filters = text_arg("entity") or None, export_filters()
+    for entity_id in (entity, filters.group):
         if entity_id:
             store.get_entity(get_db(), checked_id(entity_id))
-    return formats.MentionSelection(kind_arg(), entity or None, group or None, country or None,
-                                    bbox_arg(), date_arg("since"), date_arg("until"))
+    return formats.MentionSelection(kind=kind_arg(), entity=entity, **asdict(filters))
 
 
 def _download(chunks, mimetype: str, filename: str, located: bool = True) -> Response:

@@ -8,30 +8,22 @@ import re
 from flask import Blueprint, jsonify, url_for
 
 from .. import store
-from ..errors import BadInput, NotFound
+from ..errors import NotFound
 from .auth import require_writer
-from .params import checked_id, json_body
+from .params import checked_id, json_body, text_field, who_field
 from .services import get_db
 
 bp = Blueprint("curation", __name__)
 _MENTION_ID = re.compile(r"^[0-9a-f]{16,64}:\d{1,9}:\d{1,9}$")
 
 
-def _who(body: dict) -> str:
-    who = body.get("who")
-    if who is not None and not isinstance(who, str):
-        raise BadInput('"who" must be a string')
-    return (who or "api")[:200]
-
-
 @bp.post("/api/entities/<entity_id>/reject")
 def reject_entity(entity_id: str):
     require_writer()
     body = json_body()
-    reason = body.get("reason")
-    if not isinstance(reason, str):
-        raise BadInput(f'give {{"reason": ...}}, one of: {", ".join(store.REJECT_REASONS)}')
-    curation = store.reject_entity(get_db(), checked_id(entity_id), reason, _who(body))
+    reason = text_field(body, "reason",
+                        f'give {{"reason": ...}}, one of: {", ".join(store.REJECT_REASONS)}')
+    curation = store.reject_entity(get_db(), checked_id(entity_id), reason, who_field(body))
     return jsonify({"id": entity_id, "rejected": reason, "curation": curation,
                     "undo": url_for("curation.undo", curation_id=curation)})
 
@@ -42,10 +34,8 @@ def repoint_mention(mention_id: str):
     if not _MENTION_ID.match(mention_id):
         raise NotFound(f"no mention with id {mention_id[:80]!r}")
     body = json_body()
-    target = body.get("entity_id")
-    if not isinstance(target, str):
-        raise BadInput('give the entity to point to as {"entity_id": "<id>"}')
-    curation = store.repoint_mention(get_db(), mention_id, checked_id(target), _who(body))
+    target = text_field(body, "entity_id", 'give the entity to point to as {"entity_id": "<id>"}')
+    curation = store.repoint_mention(get_db(), mention_id, checked_id(target), who_field(body))
     return jsonify({"mention": mention_id, "entity_id": target, "curation": curation,
                     "undo": url_for("curation.undo", curation_id=curation)})
 
@@ -56,6 +46,6 @@ def undo(curation_id: str):
     if not curation_id.isdigit() or len(curation_id) > 12:
         raise NotFound(f"no curation {curation_id[:40]!r}")
     body = json_body()
-    entity_id = store.undo_curation(get_db(), int(curation_id), _who(body))
+    entity_id = store.undo_curation(get_db(), int(curation_id), who_field(body))
     return jsonify({"undone": int(curation_id), "entity_id": entity_id,
                     "entity": url_for("api.get_entity", entity_id=entity_id)})

@@ -59,6 +59,9 @@ QUERIES_MAX_CHARS, QUERIES_GET_MAX_CHARS = 100_000, 20_000
 QUERIES = _param("queries", {"type": "string", "maxLength": QUERIES_GET_MAX_CHARS},
                  description='{"q0": {"query": "Idleb", "type": "place", "limit": 3, '
                              '"properties": [{"pid": "country", "v": "SY"}]}, ...}')
+# jQuery adds _=<timestamp> to the JSONP requests of old OpenRefine clients; it is ignored.
+CACHE_BUSTER = _param("_", {"type": "string"},  # ignored, so any value will do
+                      description="a cache-buster jQuery adds to JSONP requests (ignored)")
 RECONCILE: dict[str, Any] = {"description": "the service manifest, or {q0: {result: [...]}, ...}",
              "content": {"application/json": {"schema": {"type": "object"}}}}
 RECONCILE_OR_JSONP = {"description": RECONCILE["description"] + " (JSONP with callback=)",
@@ -212,9 +215,11 @@ def openapi_document() -> dict:
                                    "answers to queries=",
                         "parameters": [QUERIES, _param("callback", {
                             "type": "string", "pattern": r"^[A-Za-z_$][\w$.]{0,63}$"},
-                            description="JSONP callback (old clients)")],
+                            description="JSONP callback (old clients)"), CACHE_BUSTER],
                         "responses": {"200": RECONCILE_OR_JSONP, "400": ERROR}},
                 "post": {"summary": "OpenRefine reconciliation (v0.2): batched queries",
+                         "parameters": [{**QUERIES, "description": "the queries in the URL "
+                                         "instead of the form (the URL's win when both)"}],
                          "requestBody": {"required": True, "content": {
                              "application/x-www-form-urlencoded": {"schema": {
                                  "type": "object", "properties": {

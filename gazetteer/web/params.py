@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 
 from flask import request, url_for
 
 from .. import formats
 from ..errors import BadInput, NotFound
 from ..types import KINDS
+from .openapi import openapi_document
 
 MAX_LIMIT = 1000
 MAX_QUERY = 200
@@ -54,6 +56,12 @@ def text_arg(name: str) -> str | None:
     if value is not None and len(value) > MAX_QUERY:
         raise BadInput(f"{name} is longer than {MAX_QUERY} characters")
     return value
+
+
+def export_filters() -> formats.Filters:
+    """The filters every export takes (group, country, bbox, since, until), checked."""
+    return formats.Filters(group=text_arg("group") or None, country=text_arg("country") or None,
+                           bbox=bbox_arg(), since=date_arg("since"), until=date_arg("until"))
 
 
 def checked_id(value: str) -> str:
@@ -112,12 +120,42 @@ def _depth_over(value: object, limit: int) -> bool:
     return False
 
 
-def only_query_parameters(*allowed: str) -> None:
-    """Writes refuse query parameters they do not take (a mistyped ?wiat=5 is an error, not
-    silently ignored)."""
-    unknown = sorted(set(request.args) - set(allowed))
+# ---- query parameters: each endpoint takes those its OpenAPI operation declares ----------
+
+_CONVERTER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
+
+
+def openapi_path(rule: str) -> str:
+    """The OpenAPI path of a Flask rule: /api/entities/<entity_id> -> /api/entities/{entity_id}."""
+    return _CONVERTER.sub(r"{\1}", rule)
+
+
+@cache
+def declared_query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """(OpenAPI path, METHOD) -> the names of the query parameters the operation declares."""
+    return {(path, method.upper()): frozenset(p["name"] for p in operation.get("parameters", [])
+                                              if p["in"] == "query")
+            for path, item in openapi_document()["paths"].items()
+            for method, operation in item.items()}
+
+
+def refuse_unknown_query_parameters() -> None:
+    """Before every request: a parameter the endpoint does not declare in OpenAPI is a 400
+    naming it (a mistyped ?wiat=5 or ?limt=5 is an error, not silently ignored). Endpoints
+    OpenAPI does not describe (the static files, / beside /map) take anything; a CORS
+    preflight is answered whatever its URL holds."""
+    rule = request.url_rule
+    if rule is None or request.method == "OPTIONS":  # no route (404/405): nothing to check
+        return
+    method = "GET" if request.method == "HEAD" else request.method
+    allowed = declared_query_parameters().get((openapi_path(rule.rule), method))
+    if allowed is None:
+        return
+    unknown = sorted(set(request.args) - allowed)
     if unknown:
-        raise BadInput(f"unknown query parameter(s): {', '.join(k[:40] for k in unknown[:5])}")
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise BadInput(f"unknown query parameter(s): {', '.join(k[:40] for k in unknown[:5])} "
+                       f"({method} {rule.rule} takes: {takes})")
 
 
 def json_body() -> dict:
@@ -128,6 +166,22 @@ def json_body() -> dict:
         raise BadInput("the body must be a JSON object")
     _refuse_lone_surrogates(body)
     return body
+
+
+def text_field(body: dict, name: str, hint: str) -> str:
+    """body[name] when it is a string; otherwise BadInput(hint), which says how to give it."""
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise BadInput(hint)
+    return value
+
+
+def who_field(body: dict) -> str:
+    """The curator's name for the record; "api" when not given."""
+    who = body.get("who")
+    if who is not None and not isinstance(who, str):
+        raise BadInput('"who" must be a string')
+    return (who or "api")[:200]
 
 
 def _refuse_lone_surrogates(body: dict) -> None:
