@@ -330,6 +330,8 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
         named = [_name_word(t) for t in doc]
         for i in _shouted(doc):
             named[i] = True
+        for i in _titled_names(doc, named):
+            named[i] = False
         spans = []
         for start, end in _capitalised_runs(doc, blocked, named):
             for i in range(start, end):
@@ -412,6 +414,27 @@ def _capitalised_runs(doc: Doc, blocked: set[int],
         runs.append((i, j))
         i = j
     return runs
+
+
+# Titles before a person's name ("Lt-Col Tar Aik Kyaw", "Gen Hemedti"): never the start of a
+# place name, though "Col" and "Gen" are places somewhere.
+_TITLES = {"col", "gen", "lt", "maj", "capt", "sgt", "brig", "cpl", "pvt", "adm", "cmdr",
+           "gov", "sen", "rep", "dr", "mr", "mrs", "ms", "prof", "president", "minister",
+           "commander", "colonel", "general", "major", "captain", "lieutenant", "sergeant"}
+
+
+def _titled_names(doc: Doc, named: list[bool]) -> list[int]:
+    """A title and the name words right after it: "Lt-Col Tar Aik Kyaw" is a person (up to
+    a particle: "Governor of Kherson" still names Kherson)."""
+    found = []
+    for t in doc:
+        if t.lower_ in _TITLES and (named[t.i] or t.text.isupper()):
+            found.append(t.i)
+            j = t.i + 1
+            while j < len(doc) and (named[j] or doc[j].text == "-"):
+                found.append(j)
+                j += 1
+    return found
 
 
 def _lookup_worthy(span: Span, named: list[bool]) -> bool:

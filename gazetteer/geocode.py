@@ -386,9 +386,9 @@ class PlaceLocator:
             # a world city is common in English because it is famous ("Moscow", "Paris"), a
             # large one when the model saw a place ("Geneva")
             famous = WORLD_CITY if cand.label not in PLACE_LABELS else NOTABLE_TOWN
-            sure = [(r, row) for r, row in rows
-                    if (_sure(r, row) or (row["population"] or 0) >= famous) and any(
+            sure = [(r, row) for r, row in rows if _sure(r, row) and any(
                 _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))
+                or (row["population"] or 0) >= famous and _named_exactly(cand.text, [row["name"]])
                 or " " in cand.text and _own_name(cand.text, row)]
             if not sure and (rows or " " not in cand.text):
                 return None if cand.method == "lookup" or " " not in cand.text else []
@@ -398,7 +398,9 @@ class PlaceLocator:
         if item.weak:
             before = cand.context.partition("|")[0].split()
             locative = bool(before) and before[-1] in LOCATIVES
-            if cand.text.isupper():  # an unknown all-caps organisation (TOW, NYT) is not a town
+            # an unknown all-caps organisation (TOW, NYT) is not a town; a headline's words
+            # in capitals are ("LAKKI MARWAT")
+            if cand.text.isupper() and " " not in cand.text:
                 near = [(r, row) for r, row in near if _sure(r, row)]
             near = [(r, row) for r, row in near
                     if _consented(item.weak, r, row, context, locative)]

@@ -19,7 +19,7 @@ from . import merge, store
 from .config import Settings
 from .errors import AnalysisFailed
 from .extract import GazetteerMatcher, extract_candidates, load_nlp
-from .fold import fold_name
+from .fold import ascii_fold
 from .geocode import PlaceLocator, make_online_geocoder
 from .normalise import Registry, Resolver
 from .pieces import shifted, split_text
@@ -59,7 +59,7 @@ class Engine:
 
     def is_demonym(self, text: str) -> bool:
         """Syrian, Alawites, Kurds: peoples and adjectives, singular or plural."""
-        key = fold_name(text)
+        key = demonym_key(text)
         singular = {key, key[:-1]} if key.endswith("s") else {key}
         return bool(singular & self.demonyms)
 
@@ -100,13 +100,18 @@ def _engine_over(db: sqlite_utils.Database, settings: Settings,
 
 
 def _demonyms(communities: list[str]) -> set[str]:
-    """Folded demonyms, nationality adjectives and communities (Syrian, Alawites): never
-    places."""
+    """Demonyms, nationality adjectives and communities (Syrian, Alawites): never places."""
     import countryinfo
 
     names = set(communities)
     names.update(d for info in countryinfo.all_countries() if (d := info.demonym()))
-    return {fold_name(n) for n in names}
+    return {demonym_key(n) for n in names}
+
+
+def demonym_key(name: str) -> str:
+    """Lower case without accents or apostrophes, but not transliteration-folded: the Hema
+    (a people of Ituri) must not hide Hama, which folds alike."""
+    return " ".join(ascii_fold(name).split())
 
 
 @dataclass

@@ -128,6 +128,9 @@ def _judge(cand: Candidate, resolve: Resolve, lookup: Resolve,
             return None
         cand, readings = _read(cand, lookup, "place")
         return (cand, "place", 0, readings, "lookup") if readings else None
+    if cand.kind_hint != "armed_group" and is_demonym(cand.text):
+        # a people is never a place: "a Tutsi militia" (tagged GPE), "the Hema" (Hama folded)
+        return (cand, None, 1, [], "") if cand.label in BLOCKING_LABELS else None
     if cand.method in ("gazetteer", "rule"):
         cand, readings = _read(cand, resolve, cand.kind_hint, lookup)
         return cand, cand.kind_hint, 3 if cand.method == "gazetteer" else 2, readings, ""

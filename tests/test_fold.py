@@ -33,7 +33,8 @@ SAME = [
 ]
 
 DIFFERENT = [("Homs", "Hama"), ("Idlib", "Aleppo"), ("Nusra", "Nasr"), ("Jaish al-Islam", "Liwa al-Islam"),
-             ("13th Division", "17th Division"), ("Ahrar al-Sham", "Ahrar al-Sharqiya"), ("Tartus", "Tadmur")]
+             ("13th Division", "17th Division"), ("Ahrar al-Sham", "Ahrar al-Sharqiya"), ("Tartus", "Tadmur"),
+             ("Jos East", "Jos"), ("Mandera East", "Mandera")]
 
 
 @pytest.mark.parametrize("spellings", SAME, ids=lambda s: s[0])

@@ -129,3 +129,73 @@ def test_nationality_and_military_is_not_a_named_group(engine):
 def test_a_region_named_as_such_is_the_region(engine):
     found = mentions(engine, "Clashes spread across North Kivu province and Ituri.")
     assert ("North Kivu province", "place", "adm1-cd-nk", "CD") in found
+
+
+def places_in(engine, text: str) -> list[tuple[str, str | None]]:
+    return [(t, c) for t, k, _, c in mentions(engine, text) if k == "place"]
+
+
+@pytest.mark.parametrize("text, place, country", [
+    ("Near Lyptsi, Ukrainian artillery struck Russian positions.", "Lyptsi", "UA"),  # preposition
+    ("Militants from Shopian, Umar Majeed from Kulgam, Mohd Hameed Wagey and others.",
+     "Kulgam", "IN"),  # a list the model took for one organisation
+])
+def test_a_span_that_is_no_single_name_hides_nothing(engine, text, place, country):
+    assert (place, country) in places_in(engine, text)
+
+
+def test_headlines_and_datelines_in_capitals_are_looked_up(engine):
+    found = places_in(engine, "NORTH WAZIRISTAN/LAKKI MARWAT: Four militants were killed "
+                              "in an operation by security forces in Khyber Pakhtunkhwa.")
+    assert [c for t, c in found if t in ("NORTH WAZIRISTAN", "LAKKI MARWAT")] == ["PK", "PK"]
+
+
+@pytest.mark.parametrize("text, places", [
+    ("Cameroon Intelligence Report said separatists attacked Bamenda.", ["Bamenda"]),
+    ("Turkey launched Operation Claw-Tiger against the PKK in Duhok.", ["Turkey", "Duhok"]),
+    ("TNLA spokesperson Lt-Col Tar Aik Kyaw said Lashio had fallen.", ["Lashio"]),
+])
+def test_a_name_inside_outlets_operations_and_titles_is_not_a_place(engine, text, places):
+    assert [t for t, _ in places_in(engine, text)] == places
+
+
+def test_peoples_are_not_places_even_when_they_fold_like_one(engine):
+    found = places_in(engine, "The M23 grew out of a Tutsi militia. Clashes between the Lendu "
+                              "and the Hema in Ituri spread.")
+    assert [t for t, _ in found] == ["Ituri"]  # not Hama, which "Hema" folds like
+
+
+def test_an_acronym_glued_to_a_dash_is_still_defined(engine):
+    found = mentions(engine, "The MNDAA and the Arakan Army (AA)\u2014the three members of the "
+                             "alliance\u2014advanced. The AA took Paletwa.")
+    groups = [e for t, k, e, _ in found if t in ("Arakan Army", "AA")]
+    assert len(groups) == 3 and len(set(groups)) == 1
+
+
+@pytest.mark.parametrize("text, name, feature", [
+    ("Rebels attacked ten villages in Latakia last week.", "Latakia", "admin1"),
+    ("ISIS gains in Homs and Hama provinces alarmed Damascus.", "Homs", "admin1"),
+    ("The bodies were shown in the Khaled ibn al-Waleed mosque in Homs.", "Homs", "city"),
+])
+def test_a_bare_name_is_the_region_only_when_the_words_before_say_so(engine, text, name,
+                                                                      feature):
+    ((_, found, entities),) = analyse(engine, [Document("t", text, "t", "t")])
+    by_id = {e.id: e for e in entities}
+    chosen = [by_id[m.entity_id].place for m in found if m.text == name]
+    assert chosen and chosen[0] is not None and chosen[0].feature == feature
+
+
+def test_a_spelling_guess_is_no_place_far_from_the_theatre():
+    from gazetteer.geocode import DocumentContext, _far_from_theatre
+    from gazetteer.types import Point, Resolution
+
+    context = DocumentContext({"ET": 4.0}, [Point(39.47, 13.5)])  # Mekele
+    angola = {"country": "AO", "feature": "country", "population": 30_000_000,
+              "lat": -12.5, "lon": 18.5}
+    assert _far_from_theatre(Resolution("place", "gn-3351879", 0.77, "fuzzy 91 ~ 'angula'"),
+                             angola, context)
+    assert not _far_from_theatre(Resolution("place", "gn-3351879", 0.9, "folded key"),
+                                 angola, context)
+    town = {"country": "AU", "feature": "city", "population": 516, "lat": -28.5, "lon": 115.5}
+    alone = DocumentContext({"NG": 4.0}, [Point(115.5, -28.5)])  # its own point, nothing else
+    assert _far_from_theatre(Resolution("place", "gn-2065390", 0.9, "folded key"), town, alone)
