@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from functools import lru_cache
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -175,7 +176,8 @@ WEAK_WEIGHT = 0.5
 # Idlib"; not "the mosque in Homs" in a sentence that mentions villages elsewhere.
 REGION_CUES = (r"\b(?:provinces?|governorates?|countryside|villages|towns|rural|across|"
                r"throughout|parts of|(?:offensives?|campaign) in)\b")
-CUE_REACH = r"(?:\W+[\w'\u2019-]+){0,3}?\W+"
+# a cue, then up to three words, ending right before the name
+_CUED = re.compile(REGION_CUES + r"(?:\W+[\w'\u2019-]+){0,3}?\W+$", re.IGNORECASE)
 
 
 def wants_region(name: str, span_context: str, sentence: str) -> bool:
@@ -191,23 +193,35 @@ def wants_region(name: str, span_context: str, sentence: str) -> bool:
             or len(last_before) == 2 and last_before[1] == "of"
             and last_before[0] in REGION_TYPE_WORDS):  # "the province of Latakia"
         return True
-    cued = re.search(f"{REGION_CUES}{CUE_REACH}{re.escape(name)}\\b", sentence, re.IGNORECASE)
-    return bool(cued) or listed_as_regions(name, sentence)
+    return cued_as_region(name, sentence) or name in listed_as_regions(sentence)
+
+
+def cued_as_region(name: str, sentence: str) -> bool:
+    """A region cue a few words before the name: "10 villages in Latakia", "across Idlib"."""
+    start = sentence.find(name)
+    while start >= 0:
+        if _CUED.search(sentence[max(0, start - 80):start]):
+            return True
+        start = sentence.find(name, start + 1)
+    return False
 
 
 _REGION_PLURALS = (r"(?:provinces|governorates|states|regions|oblasts|districts|zones|"
                    r"counties|prefectures|townships|territories|departments)")
-_LISTED_NAME = r"[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*){0,3}"
+_ITEM = r"[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*){0,3}"
+_LISTS = re.compile(rf"\b{_REGION_PLURALS} of ((?:{_ITEM}, )*{_ITEM}(?:,? and {_ITEM})?)"
+                    rf"|((?:{_ITEM}, )*{_ITEM},? and {_ITEM}) {_REGION_PLURALS}\b")
+_LIST_SEPARATOR = re.compile(r",? and |, ")
 
 
-def listed_as_regions(name: str, sentence: str) -> bool:
-    """A name in a list that a plural type word governs: "in Homs and Hama provinces",
+@lru_cache(maxsize=4096)  # asked once per place mention; sentences repeat
+def listed_as_regions(sentence: str) -> frozenset[str]:
+    """The names in lists that a plural type word governs: "in Homs and Hama provinces",
     "the provinces of Hama and Homs", "Zamfara, Sokoto and Katsina states"."""
-    item, n = _LISTED_NAME, re.escape(name)
-    series = rf"(?:{item}, )*(?:{item},? and )?"
-    before = rf"\b{_REGION_PLURALS} of {series}{n}\b|\b{_REGION_PLURALS} of {n}(?:, {item})*,? and "
-    after = rf"\b{n}(?:, {item})*,? and {item} {_REGION_PLURALS}\b"
-    return bool(re.search(f"{before}|{after}", sentence))
+    names: set[str] = set()
+    for match in _LISTS.finditer(sentence):
+        names.update(_LIST_SEPARATOR.split(match.group(1) or match.group(2)))
+    return frozenset(names)
 
 
 def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution],
