@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -147,3 +148,13 @@ def store_named_often(db, documents: int, per_document: int) -> tuple[Entity, En
         batch.append((doc, mentions, [place, group]))
     store.save_documents(db, batch)
     return place, group
+
+
+def stop(process: subprocess.Popen, seconds: float = 20) -> None:
+    """Terminate a child process, killing it when it does not end within seconds."""
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -25,7 +25,7 @@ import psutil
 from gazetteer import store
 
 from .api import download, free_port, load, percentile
-from .common import WORK, Results, fresh_copy
+from .common import WORK, Results, fresh_copy, stop
 from .serving import PROJECT, seeded_store
 
 ENTITY = "gn-169023"  # Jisr al-Shughour, in the seed store
@@ -62,15 +62,6 @@ def ours(db: Path, port: int, **settings: str) -> subprocess.Popen:
 def datasette(db: Path, port: int) -> subprocess.Popen:
     return start([sys.executable, "-m", "datasette", "serve", str(db), "--port", str(port),
                   "--host", "127.0.0.1"], port, WORK / "datasette.log", ready="/-/versions.json")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # ---- (a) against Datasette ------------------------------------------------------------------

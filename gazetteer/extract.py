@@ -328,7 +328,7 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                    if not _uncommon_name_word(t)}
         texts = [t.text for t in doc]  # once: a Token object per access is the cost here
         named = [_name_text(text) for text in texts]
-        for i in _shouted(doc, texts):
+        for i in _shouted(texts):
             named[i] = True
         for i in _titled_names(doc, named):
             named[i] = False
@@ -348,7 +348,7 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     return name_lookup
 
 
-def _shouted(doc: Doc, texts: list[str]) -> set[int]:
+def _shouted(texts: list[str]) -> set[int]:
     """Words of a headline or dateline written in capitals ("NORTH WAZIRISTAN/LAKKI MARWAT:",
     "ERBIL, Kurdistan Region"): names there are looked up like capitalised ones. A lone
     capitalised word inside a sentence is an acronym and stays one."""

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import lru_cache
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import sqlite_utils
 from geopy.exc import GeopyError
@@ -170,10 +170,9 @@ def document_context(db: sqlite_utils.Database,
 WEAK_WEIGHT = 0.5
 
 
-# Words in a sentence that make a bare "Idlib" the governorate rather than the city:
-# "10 villages in Latakia", "the offensive on Idlib", "towns and cities in Latakia".
-# Each cue counts only a few words before the name: "10 villages in Latakia", "across
-# Idlib"; not "the mosque in Homs" in a sentence that mentions villages elsewhere.
+# Words a few words before a bare "Idlib" that make it the governorate rather than the city
+# ("10 villages in Latakia", "across Idlib", "offensives in Idlib"); a cue elsewhere in the
+# sentence does not count ("the mosque in Homs", villages mentioned further on).
 REGION_CUES = (r"\b(?:provinces?|governorates?|countryside|villages|towns|rural|across|"
                r"throughout|parts of|(?:offensives?|campaign) in)\b")
 # a cue, then up to three words, ending right before the name

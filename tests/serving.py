@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import stop
+
 PROJECT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's
 HAS_CHROMIUM = Path(CHROMIUM).exists()
@@ -73,12 +75,7 @@ def served(database: Path, log: Path, startup_seconds: float = 60,
         _wait_until_up(server, startup_seconds)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _wait_until_up(server: Server, seconds: float = 60) -> None:

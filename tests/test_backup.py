@@ -69,12 +69,9 @@ def test_curations_round_trip_onto_a_rebuilt_database(tmp_path, seeded_db):
     imported = cli("--db", str(rebuilt), "curations", "import", str(tmp_path / "c.json"))
     assert imported.exit_code == 0 and "applied 2" in imported.output, imported.output
     a, b = store.open_db(curated), store.open_db(rebuilt)
-    for sql in ("SELECT id, name, lat, lon, curated FROM entities ORDER BY id",
-                "SELECT entity_id, name FROM aliases ORDER BY entity_id, name",
-                "SELECT from_id, into_id FROM merges ORDER BY from_id",
-                "SELECT entity_id, action, payload, who, at FROM curations ORDER BY id",
-                "SELECT id, entity_id FROM mentions ORDER BY id"):
-        assert b.execute(sql).fetchall() == a.execute(sql).fetchall(), sql
+    assert_same_rows(a, b, "SELECT from_id, into_id FROM merges ORDER BY from_id",
+                     "SELECT entity_id, action, payload, who, at FROM curations ORDER BY id",
+                     "SELECT id, entity_id FROM mentions ORDER BY id")
     twice = cli("--db", str(rebuilt), "curations", "import", str(tmp_path / "c.json"))
     assert "applied 0" in twice.output and "2 already present" in twice.output
 
@@ -136,12 +133,10 @@ def test_rejections_repoints_and_undos_round_trip_onto_a_rebuilt_database(tmp_pa
     assert "applied 6" in imported.output and "0 skipped" in imported.output, imported.output
 
     a, b = store.open_db(curated), store.open_db(rebuilt)
-    for sql in ("SELECT id, name, lat, lon, curated FROM entities ORDER BY id",
-                "SELECT entity_id, name FROM aliases ORDER BY entity_id, name",
-                "SELECT id, entity_id, kind FROM mentions ORDER BY id",
-                "SELECT entity_id, reason, who FROM rejections ORDER BY entity_id",
-                "SELECT mention_id, entity_id, who FROM mention_overrides ORDER BY mention_id"):
-        assert b.execute(sql).fetchall() == a.execute(sql).fetchall(), sql
+    assert_same_rows(a, b, "SELECT id, entity_id, kind FROM mentions ORDER BY id",
+                     "SELECT entity_id, reason, who FROM rejections ORDER BY entity_id",
+                     "SELECT mention_id, entity_id, who FROM mention_overrides "
+                     "ORDER BY mention_id")
     assert b.execute("SELECT count(*) FROM entities WHERE id = ?", [rejected]).fetchone()[0] == 0
     assert b.execute("SELECT entity_id FROM mentions WHERE id = ?",
                      [first]).fetchone()[0] == "ag-nusra-front"
@@ -155,6 +150,13 @@ def test_rejections_repoints_and_undos_round_trip_onto_a_rebuilt_database(tmp_pa
                      [rejected]).fetchone()[0] > 0
     twice = cli("--db", str(rebuilt), "curations", "import", str(tmp_path / "c.json"))
     assert "applied 0" in twice.output and "6 already present" in twice.output, twice.output
+
+
+def assert_same_rows(a, b, *queries: str) -> None:
+    """The curated entities and aliases, and each query's rows, are alike in both databases."""
+    for sql in ("SELECT id, name, lat, lon, curated FROM entities ORDER BY id",
+                "SELECT entity_id, name FROM aliases ORDER BY entity_id, name", *queries):
+        assert b.execute(sql).fetchall() == a.execute(sql).fetchall(), sql
 
 
 def _latest(db) -> int:

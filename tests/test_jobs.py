@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from bench.common import stop
 from gazetteer.jobs import queue_path
 from gazetteer.web import create_app
 
@@ -143,12 +144,7 @@ def _start_worker(db_path, log_path, **settings):
 
 
 def _stop(process):
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process, 30)
     process.log_file.close()
 
 
@@ -216,8 +212,7 @@ def redis_url(tmp_path):
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         client.close()
-        process.terminate()
-        process.wait(30)
+        stop(process, 30)
 
 
 def test_a_job_runs_through_the_redis_queue_with_a_real_worker(db_copy, tmp_path, redis_url):
