@@ -144,7 +144,8 @@ HEAVY = ["/api/gazetteer.geojson", "/api/gazetteer.csv", "/api/gazetteer.kml",
 def bare_scan_rate(db_path: Path) -> float:
     db = store.open_db(db_path, create=False)
     started = time.perf_counter()
-    count = sum(1 for _ in db.execute("SELECT * FROM entities WHERE kind = 'place' AND lat IS "
+    # the exports' own plan: entities in id order ("+" keeps the planner off a sort)
+    count = sum(1 for _ in db.execute("SELECT * FROM entities WHERE +kind = 'place' AND lat IS "
                                       "NOT NULL ORDER BY id"))
     seconds = time.perf_counter() - started
     db.conn.close()

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 import sqlite_utils
@@ -55,11 +54,6 @@ class Selection(Filters):
     kind: str = "place"
 
 
-FEATURE_COLUMNS = ("id", "name", "kind", "geonameid", "country", "admin1", "feature",
-                   "precision", "confidence", "status", "geocoder", "mentions", "documents")
-GROUP_COLUMNS = ("id", "name", "kind", "type", "parent", "mentions", "documents")
-
-
 def parse_date(raw: str, name: str = "date") -> str:
     """An ISO date (YYYY-MM-DD), checked: the API's and the CLI's one reading of since/until."""
     try:
@@ -86,28 +80,16 @@ def require_located(selection: Selection) -> None:
         raise BadInput("only places have coordinates: export armed groups as CSV")
 
 
-def _located(db: sqlite_utils.Database, selection: Selection):
-    require_located(selection)
-    return store.iter_entities(db, "place", selection.group, selection.country,
-                               selection.bbox, located=True, since=selection.since,
-                               until=selection.until)
-
-
-def feature(row: dict, aliases: list[str], groups: list[dict]) -> dict:
-    """One RFC 7946 Feature for a geocoded place row, with every attribute we hold."""
-    properties = {c: row.get(c) for c in FEATURE_COLUMNS}
-    properties.update({"aliases": aliases, "armed_groups": groups, "reason": row.get("reason")})
-    return {"type": "Feature", "id": row["id"],
-            "geometry": {"type": "Point", "coordinates": Point(row["lon"], row["lat"]).geojson()},
-            "properties": properties}
+def _filters(selection: Filters) -> dict:
+    return {"group": selection.group, "country": selection.country, "bbox": selection.bbox,
+            "since": selection.since, "until": selection.until}
 
 
 def geojson_chunks(db: sqlite_utils.Database, selection: Selection = Selection()
                    ) -> Iterator[str]:
     """Stream a FeatureCollection of the geocoded places, CHUNK_FEATURES at a time."""
-    # orjson: json.dumps was a third of the export's time
-    yield from feature_collection(orjson.dumps(feature(row, aliases, groups)).decode()
-                                  for row, aliases, groups in _located(db, selection))
+    require_located(selection)
+    yield from feature_collection(store.geojson_features(db, **_filters(selection)))
 
 
 def feature_collection(features: Iterator[str]) -> Iterator[str]:
@@ -135,21 +117,16 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
     """Stream the entities of one kind as CSV: a header row, arrays joined with "|", and
     latitude/longitude columns (empty when a place could not be located)."""
     place = selection.kind == "place"
-    columns = FEATURE_COLUMNS if place else GROUP_COLUMNS
+    columns = store.FEATURE_COLUMNS if place else store.GROUP_COLUMNS
     extra = ("latitude", "longitude", "aliases", "armed_groups") if place else (
         "aliases", "places")
-    rows = store.iter_entities(db, selection.kind, selection.group, selection.country,
-                               selection.bbox, since=selection.since, until=selection.until)
+    rows = store.csv_rows(db, selection.kind, **_filters(selection))
     buffer = io.StringIO()
     buffer.write(BOM)
     writer = csv.writer(buffer)
     writer.writerow([*columns, *extra])
     for chunk in _chunks(rows):
-        for row, aliases, related in chunk:
-            values = [_cell(_column(row, c)) for c in columns]
-            coordinates = [row["lat"], row["lon"]] if place else []
-            writer.writerow([*values, *coordinates, _cell("|".join(aliases)),
-                             _cell("|".join(r["name"] for r in related))])
+        writer.writerows(chunk)
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -161,60 +138,29 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
 BOM = "\ufeff"
 
 
-# A text cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value):
     """Text as a spreadsheet shows it, never as a formula (OWASP's CSV injection advice:
     a leading apostrophe); numbers are left alone."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(store.FORMULA_START):
         return "'" + value
     return value
-
-
-def _column(row: dict, column: str):
-    """A column of an entity row; group attributes live in its JSON attrs."""
-    if column in ("type", "parent"):
-        return orjson.loads(row["attrs"] or "{}").get(column)
-    return row.get(column)
 
 
 def kml_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) -> Iterator[str]:
     """Stream the geocoded places as KML 2.2 Placemarks (for Google Earth), every attribute
     in ExtendedData; text is XML-escaped, so names cannot inject markup."""
-    placemarks = (_placemark(row, aliases, groups)
-                  for row, aliases, groups in _located(db, selection))
+    require_located(selection)
+    placemarks = store.kml_placemarks(db, **_filters(selection))
     yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>gazetteer</name>\n')
     for chunk in _chunks(placemarks):
-        yield "".join(chunk)
+        yield _XML_INVALID.sub("", "".join(chunk))
     yield "</Document></kml>\n"
-
-
-def _placemark(row: dict, aliases: list[str], groups: list[dict]) -> str:
-    data = {c: row.get(c) for c in FEATURE_COLUMNS}
-    data.update(aliases="|".join(aliases), armed_groups="|".join(g["name"] for g in groups))
-    extended = "".join(f'<Data name="{name}"><value>{_xml(value)}</value></Data>'
-                       for name, value in data.items() if value not in (None, ""))
-    return (f'<Placemark id={quoteattr(_XML_INVALID.sub("", row["id"]))}><name>{_xml(row["name"])}</name>'
-            f'<description>{_xml(row.get("reason"))}</description>'
-            f'<ExtendedData>{extended}</ExtendedData>'
-            f'<Point><coordinates>{row["lon"]},{row["lat"]}</coordinates></Point>'
-            f'</Placemark>\n')
 
 
 # Characters XML 1.0 forbids even escaped (C0 controls but tab/newline/CR, lone surrogates,
 # U+FFFE/U+FFFF): one in a name made the whole KML unparseable.
 _XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_text(value) -> str:
-    """Text safe inside an XML element: escaped, characters XML cannot hold removed."""
-    return escape(_XML_INVALID.sub("", "" if value is None else str(value)))
-
-
-_xml = xml_text
 
 
 # ---- mentions: who was named where, when, and by whom --------------------------------------

@@ -24,7 +24,8 @@ from .read import (  # noqa: F401
 from .curate import (  # noqa: F401
     curate_entity, curation_log, merge_entities, record_curation)
 from .export import (  # noqa: F401
-    iter_entities, iter_geocoded_places, iter_mentions)
+    csv_rows, FEATURE_COLUMNS, FORMULA_START, geojson_features, GROUP_COLUMNS, iter_mentions,
+    kml_placemarks)
 from .derived import (  # noqa: F401
     refresh_co_mentions, refresh_seen)
 from .snapshot import (  # noqa: F401

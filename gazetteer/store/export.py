@@ -1,99 +1,182 @@
-"""Streaming entities with their aliases and co-mentions, for the exports and the map."""
+"""The exports' rows, streamed: entities with their aliases and co-mentions, and mentions."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import sqlite_utils
 
 from .read import _entity_filters, dated_documents
 
-def iter_geocoded_places(db: sqlite_utils.Database, group: str | None = None,
-                         bbox: tuple[float, float, float, float] | None = None
-                         ) -> Iterator[tuple[dict, list[str], list[dict]]]:
-    """Yield (place row with counts, alias names, related armed groups) per geocoded place."""
-    return iter_entities(db, "place", group=group, bbox=bbox, located=True)
+# ---- entities: every export's rows, built by SQLite -----------------------------------------
+# Building each Feature, row or Placemark in Python held the exports to ~30,000 features/s;
+# built by SQLite's own functions (json_object, group_concat, replace) they run near a bare
+# scan of the rows.
+
+FEATURE_COLUMNS = ("id", "name", "kind", "geonameid", "country", "admin1", "feature",
+                   "precision", "confidence", "status", "geocoder", "mentions", "documents")
+GROUP_COLUMNS = ("id", "name", "kind", "type", "parent", "mentions", "documents")
 
 
-def iter_entities(db: sqlite_utils.Database, kind: str = "place", group: str | None = None,
-                  country: str | None = None,
-                  bbox: tuple[float, float, float, float] | None = None, located: bool = False,
-                  since: str | None = None, until: str | None = None
-                  ) -> Iterator[tuple[dict, list[str], list[dict]]]:
-    """Yield (entity row with counts, alias names, co-mentioned entities of the other kind)
-    for the entities of one kind, optionally only those mentioned alongside a group, in a
-    country, inside a bounding box (w, s, e, n), with coordinates, or in documents
-    published between since and until (counts and co-mentions are then of those documents).
+@dataclass(frozen=True)
+class _Scope:
+    """The entities an export holds, as SQL: a WITH clause, a WHERE clause on entities e,
+    the condition keeping another table's rows to the period's documents, and the
+    parameters in the order the statement takes them."""
 
-    Streams: aliases and related entities come from two more queries in the same id order,
-    merged as they go (two queries per entity took minutes for 200k places)."""
+    with_sql: str
+    where: str
+    in_period: str
+    params: list
+
+    def period(self, alias: str) -> str:
+        return self.in_period.format(alias)
+
+    def statement(self, select: str) -> str:
+        return f"{self.with_sql}SELECT {select} FROM entities e WHERE {self.where} ORDER BY e.id"
+
+
+def _scope(kind: str, group: str | None, country: str | None,
+           bbox: tuple[float, float, float, float] | None, since: str | None,
+           until: str | None, located: bool) -> _Scope:
     period = bool(since or until)
-    filtered = bool(bbox or group or country or period)
-    where, params = _entity_filters(kind, country, bbox, since, until)
-    if not filtered:
-        # "+" keeps the planner on the primary key: rows stream in id order instead of every
-        # entity being sorted first.
+    with_sql, params = "", []
+    if period:
+        documents, dated = dated_documents(since, until)
+        with_sql, params = f"WITH period(id) AS ({documents}) ", list(dated)
+    in_period = " AND {}.document_id IN period" if period else ""
+    where, where_params = _entity_filters(kind, country, bbox)
+    if not (bbox or group or country or period):
+        # "+" keeps the planner on the primary key: rows stream in id order instead of
+        # every entity being sorted first.
         where[0] = "+" + where[0]
     if located:
         where.append("e.lat IS NOT NULL")
-    documents, dated = dated_documents(since, until)
-    in_period = f" AND g.document_id IN ({documents})" if period else ""
+    if period:
+        where.append("e.id IN (SELECT m.entity_id FROM mentions m WHERE m.document_id IN period)")
     if group:
         where.append("e.id IN (SELECT m.entity_id FROM mentions g JOIN mentions m ON "
                      "m.document_id = g.document_id AND m.sentence_no = g.sentence_no "
-                     f"WHERE g.entity_id = ?{in_period})")
-        params += [group, *(dated if period else [])]
-    clause = " AND ".join(where)
-    chosen = f"SELECT e.id FROM entities e WHERE {clause}"
-    sql = f"SELECT e.* FROM entities e WHERE {clause} ORDER BY e.id"
-    only = f"WHERE entity_id IN ({chosen})" if filtered else ""
-    aliases = _grouped(db.execute(
-        f"SELECT entity_id, name FROM aliases {only} ORDER BY entity_id, source, name",
-        params if only else []))
-    c_period = f" AND c.document_id IN ({documents})" if period else ""
-    related = _grouped(db.execute(
-        f"SELECT c.entity_id, c.other_id AS id, e.name, sum(c.count) AS count "
-        f"FROM co_mentions c JOIN entities e ON e.id = c.other_id "
-        f"WHERE c.entity_id IN ({chosen}){c_period} GROUP BY c.entity_id, c.other_id "
-        f"ORDER BY c.entity_id, count DESC, e.name, c.other_id",
-        [*params, *(dated if period else [])]))
-    # counts as a third stream in id order: two subqueries per row were a fifth of the
-    # export's time on 200,000 places (most of them never mentioned)
-    m_period = f" AND m.document_id IN ({documents})" if period else ""
-    counts = _grouped(db.execute(
-        f"SELECT m.entity_id, count(*), count(DISTINCT m.document_id) FROM mentions m "
-        f"WHERE m.entity_id IN ({chosen}){m_period} GROUP BY m.entity_id "
-        f"ORDER BY m.entity_id", [*params, *(dated if period else [])]))
-    cursor = db.execute(sql, params)
-    columns = [c[0] for c in cursor.description]
-    for values in cursor:
-        row = dict(zip(columns, values))
-        counted = counts.rows_for(row["id"])
-        row["mentions"], row["documents"] = counted[0][1:] if counted else (0, 0)
-        names = [r[1] for r in aliases.rows_for(row["id"])]
-        others = [{"id": r[1], "name": r[2], "count": r[3]}
-                  for r in related.rows_for(row["id"])[:50]]
-        yield row, names, others
+                     f"WHERE g.entity_id = ?{in_period.format('g')})")
+        where_params.append(group)
+    return _Scope(with_sql, " AND ".join(where), in_period, params + where_params)
 
 
-class _grouped:
-    """Rows of a cursor ordered by their first column, handed out id by id, in order."""
+def _column(column: str, scope: _Scope) -> str:
+    """SQL for one exported column of entity e; counts are of the period's documents."""
+    mentions = f"FROM mentions m WHERE m.entity_id = e.id{scope.period('m')}"
+    if column == "mentions":
+        return f"(SELECT count(*) {mentions})"
+    if column == "documents":
+        return f"(SELECT count(DISTINCT m.document_id) {mentions})"
+    if column in ("type", "parent"):  # group attributes live in the JSON attrs
+        return f"json_extract(e.attrs, '$.{column}')"
+    return f"e.{column}"
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._rows = iter(cursor)
-        self._next = next(self._rows, None)
 
-    def rows_for(self, entity_id: str) -> list[tuple]:
-        if self._next is None or self._next[0] > entity_id:  # most ids: nothing here
-            return []
-        while self._next is not None and self._next[0] < entity_id:
-            self._next = next(self._rows, None)
-        found = []
-        while self._next is not None and self._next[0] == entity_id:
-            found.append(self._next)
-            self._next = next(self._rows, None)
-        return found
+_ALIASES = "SELECT a.name FROM aliases a WHERE a.entity_id = e.id ORDER BY a.source, a.name"
+
+
+def _related(scope: _Scope) -> str:
+    """The 50 entities of the other kind most often named in the same sentences as e."""
+    return ("SELECT c.other_id AS id, o.name, sum(c.count) AS count FROM co_mentions c "
+            f"JOIN entities o ON o.id = c.other_id WHERE c.entity_id = e.id{scope.period('c')} "
+            "GROUP BY c.other_id ORDER BY count DESC, o.name, c.other_id LIMIT 50")
+
+
+def _joined(rows_sql: str, shape: Callable[[str], str] = str) -> str:
+    """The names of a subquery's rows joined with "|", shaped (escaped, guarded) inside the
+    subquery, so that the join is computed once."""
+    return f"(SELECT {shape(JOIN_NAMES)} FROM ({rows_sql}))"
+
+
+JOIN_NAMES = "group_concat(name, '|')"
+
+
+def geojson_features(db: sqlite_utils.Database, kind: str = "place", group: str | None = None,
+                     country: str | None = None,
+                     bbox: tuple[float, float, float, float] | None = None,
+                     since: str | None = None, until: str | None = None) -> Iterator[str]:
+    """One encoded RFC 7946 Feature per located entity, in id order: every column, the
+    aliases and the co-mentioned entities of the other kind (armed_groups)."""
+    scope = _scope(kind, group, country, bbox, since, until, located=True)
+    properties = ", ".join(f"'{c}', {_column(c, scope)}" for c in FEATURE_COLUMNS)
+    # json() keeps the arrays JSON: a subquery's result is plain text to json_object.
+    select = (
+        "json_object('type', 'Feature', 'id', e.id, 'geometry', json_object('type', 'Point', "
+        "'coordinates', json_array(round(e.lon, 6), round(e.lat, 6))), 'properties', "
+        f"json_object({properties}, "
+        f"'aliases', json((SELECT json_group_array(name) FROM ({_ALIASES}))), "
+        "'armed_groups', json((SELECT json_group_array(json_object('id', id, 'name', name, "
+        f"'count', count)) FROM ({_related(scope)}))), 'reason', e.reason))")
+    return (row[0] for row in db.execute(scope.statement(select), scope.params))
+
+
+# Columns holding numbers only: no formula to guard against.
+_NUMBERS = {"geonameid", "precision", "confidence", "mentions", "documents"}
+
+# A text cell starting with one of these is a formula to Excel, LibreOffice and Sheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(sql: str) -> str:
+    """Text as a spreadsheet shows it, never as a formula (OWASP's CSV injection advice: a
+    leading apostrophe); numbers are left alone."""
+    starts = ", ".join(f"char({ord(c)})" for c in FORMULA_START)
+    return (f"CASE WHEN typeof({sql}) = 'text' AND substr({sql}, 1, 1) IN ({starts}) "
+            f"THEN '''' || {sql} ELSE {sql} END")
+
+
+def csv_rows(db: sqlite_utils.Database, kind: str = "place", group: str | None = None,
+             country: str | None = None, bbox: tuple[float, float, float, float] | None = None,
+             since: str | None = None, until: str | None = None) -> Iterator[tuple]:
+    """One row per entity of a kind, in id order, as the CSV export writes it: the kind's
+    columns (FEATURE_COLUMNS or GROUP_COLUMNS), latitude and longitude for places, then
+    the aliases and the co-mentioned names, joined with "|". No text cell starts a formula."""
+    scope = _scope(kind, group, country, bbox, since, until, located=False)
+    place = kind == "place"
+    names = FEATURE_COLUMNS if place else GROUP_COLUMNS
+    columns = [_column(c, scope) if c in _NUMBERS else _text_cell(_column(c, scope))
+               for c in names]
+    columns += ["e.lat", "e.lon"] if place else []
+    columns += [_joined(_ALIASES, _text_cell), _joined(_related(scope), _text_cell)]
+    return iter(db.execute(scope.statement(", ".join(columns)), scope.params))
+
+
+def _xml(sql: str) -> str:
+    """A value as XML text: &, < and > escaped, as xml.sax.saxutils.escape does. Most
+    values hold none of them: one GLOB saves three copies of the string."""
+    escaped = f"replace(replace(replace({sql}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
+    return f"CASE WHEN {sql} GLOB '*[&<>]*' THEN {escaped} ELSE {sql} END"
+
+
+def _xml_or_null(sql: str) -> str:
+    """The value as XML text, or null when it is null or empty."""
+    return _xml(f"nullif({sql}, '')")
+
+
+def kml_placemarks(db: sqlite_utils.Database, group: str | None = None,
+                   country: str | None = None,
+                   bbox: tuple[float, float, float, float] | None = None,
+                   since: str | None = None, until: str | None = None) -> Iterator[str]:
+    """One KML 2.2 Placemark per located place, every attribute in ExtendedData (null and
+    empty values left out). Text is escaped here; the characters XML cannot hold even
+    escaped are the caller's to remove."""
+    scope = _scope("place", group, country, bbox, since, until, located=True)
+    values = [(c, _column(c, scope) if c in _NUMBERS else _xml_or_null(_column(c, scope)))
+              for c in FEATURE_COLUMNS]
+    values += [("aliases", _joined(_ALIASES, _xml_or_null)),
+               ("armed_groups", _joined(_related(scope), _xml_or_null))]
+    # a null value makes its whole entry null: coalesce leaves it out
+    data = " || ".join(f"coalesce('<Data name=\"{name}\"><value>' || {value} "
+                       "|| '</value></Data>', '')" for name, value in values)
+    select = (f"'<Placemark id=\"' || replace({_xml('e.id')}, '\"', '&quot;') || '\"><name>' "
+              f"|| {_xml('e.name')} || '</name><description>' || coalesce({_xml('e.reason')}, "
+              f"'') || '</description><ExtendedData>' || {data} || '</ExtendedData><Point>"
+              "<coordinates>' || e.lon || ',' || e.lat || '</coordinates></Point></Placemark>' "
+              "|| char(10)")
+    return (row[0] for row in db.execute(scope.statement(select), scope.params))
 
 
 def iter_mentions(db: sqlite_utils.Database, kind: str | None = None,
