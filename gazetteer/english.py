@@ -23,3 +23,13 @@ def all_common_words(name: str) -> bool:
     """True when every word of a name is ordinary English ("White House", "Some")."""
     words = [w for w in name.replace("-", " ").split() if w.isalpha()]
     return bool(words) and all(is_common_word(w) for w in words)
+
+
+# A direction alone is a direction ("the West", "in the South"), not the region some country
+# named so (Cameroon's West, Lebanon's South): those need their type word ("West Region").
+DIRECTIONS = frozenset({"north", "south", "east", "west", "centre", "center", "central",
+                        "northern", "southern", "eastern", "western"})
+
+
+def only_a_direction(name: str) -> bool:
+    return name.strip().lower() in DIRECTIONS

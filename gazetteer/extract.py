@@ -15,7 +15,7 @@ from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
 
 from .acronyms import PARTICLES, long_form_start, looks_like_acronym
-from .english import all_common_words, is_common_word
+from .english import DIRECTIONS, all_common_words, is_common_word
 from .errors import ModelNotInstalled
 from .fold import ascii_fold, fold_token, is_acronym, is_article
 from .types import Candidate
@@ -444,7 +444,14 @@ def _lookup_worthy(span: Span, named: list[bool]) -> bool:
         return False
     if len(words) == 1:
         return len(span.text) >= 3 and not is_common_word(span.text)
-    return not all_common_words(span.text)
+    return not all_common_words(span.text) or _compass_compound(span.text)
+
+
+def _compass_compound(text: str) -> bool:
+    """"South-West", "North-East": ordinary words, but capitalised and hyphened they name a
+    region or zone (Cameroon's South-West, Nigeria's North-East), which context confirms."""
+    parts = text.split("-")
+    return len(parts) == 2 and all(p.lower() in DIRECTIONS for p in parts)
 
 
 # ---- from a processed Doc to candidate spans ------------------------------------------------

@@ -19,7 +19,7 @@ from geopy.location import Location
 
 from . import store
 from .errors import GeocoderUnavailable
-from .english import all_common_words
+from .english import all_common_words, only_a_direction
 from .fold import ascii_fold
 from .extract import PLACE_LABELS, REGION_TYPE_WORDS
 from .normalise import Resolver
@@ -399,6 +399,8 @@ class PlaceLocator:
             # a world city is common in English because it is famous ("Moscow", "Paris"), a
             # large one when the model saw a place ("Geneva")
             famous = WORLD_CITY if cand.label not in PLACE_LABELS else NOTABLE_TOWN
+            if only_a_direction(cand.text):  # "the West": a region needs its type word
+                rows = [(r, row) for r, row in rows if row["feature"] not in ADMIN_FEATURES]
             sure = [(r, row) for r, row in rows if _sure(r, row) and any(
                 _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))
                 or (row["population"] or 0) >= famous and _named_exactly(cand.text, [row["name"]])

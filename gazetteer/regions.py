@@ -69,8 +69,17 @@ def region_rows(data_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, An
             "within": None,
             "note": note,
         })
-        names.extend(name_rows(ref_id, [region["name"], *region.get("aliases", [])]))
+        written = [region["name"], *region.get("aliases", [])]
+        names.extend(name_rows(ref_id, [*written, *_typed(region["name"], region.get("type"))]))
     return places, names
+
+
+def _typed(name: str, kind: str | None) -> list[str]:
+    """The name with its type word, as reports write it: "West Region", "Borno State"
+    (so Cameroon's West is found by "West Region" as Uganda's Western Region is)."""
+    if not kind or kind in _NOT_REGION_WORDS or name.lower().endswith(kind.lower()):
+        return []
+    return [f"{name} {kind.title()}"]
 
 
 @lru_cache(maxsize=1)

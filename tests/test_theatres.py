@@ -200,3 +200,17 @@ def test_a_spelling_guess_is_no_place_far_from_the_theatre():
     town = {"country": "AU", "feature": "city", "population": 516, "lat": -28.5, "lon": 115.5}
     alone = DocumentContext({"NG": 4.0}, [Point(115.5, -28.5)])  # its own point, nothing else
     assert _far_from_theatre(Resolution("place", "gn-2065390", 0.9, "folded key"), town, alone)
+
+
+def test_a_direction_alone_is_no_region_but_the_region_by_its_type_word_is(engine):
+    """"the West" is not Cameroon's West Region; "West Region" in a Cameroon report is, and
+    so are the hyphened "North-West" and "South-West" the model does not tag."""
+    west = mentions(engine, "The failure of the West to help the Syrian people in Aleppo "
+                            "has greatly contributed.")
+    assert [t for t, k, _, _ in west if k == "place"] == ["Aleppo"]
+    cameroon = mentions(engine, "Fighting in the West Region of Cameroon near Bafoussam went "
+                                "on. Separatists in the North-West and South-West regions "
+                                "attacked Bamenda.")
+    regions = {t.split()[0]: e for t, k, e, _ in cameroon if e.startswith("adm1-")}
+    assert regions == {"West": "adm1-cm-ou", "North-West": "adm1-cm-nw",
+                       "South-West": "adm1-cm-sw"}
