@@ -296,7 +296,8 @@ def _place_from_row(row: dict, confidence: float, reason: str) -> Place:
         status="approximate" if approximate else "resolved")
 
 
-def fallback_place(name: str, near: Place | None) -> Place:
+def fallback_place(name: str, near: Place | None,
+                   why: str = "named in the same sentence") -> Place:
     """A place the gazetteer lacks: kept, located at the most specific enclosing place the
     text gives (precision 2, low confidence), or unresolved when the text gives none."""
     if near is None or near.point is None:
@@ -304,8 +305,117 @@ def fallback_place(name: str, near: Place | None) -> Place:
                      status="unresolved")
     return Place(None, name, near.point, country=near.country, admin1=near.admin1,
                  confidence=0.2, precision=2 if near.precision == 1 else 3,
-                 reason=f"not in the gazetteer; placed at {near.name}, named in the same "
-                        f"sentence", status="approximate")
+                 reason=f"not in the gazetteer; placed at {near.name}, {why}",
+                 status="approximate")
+
+
+# Where the text has no reading for a name, it falls back on the most specific place its
+# sentence names: a town before a district, a district before a region, then a country.
+_SPECIFICITY = {"country": 3, "continent": 4, "admin1": 2}
+
+
+def most_specific(located: list[tuple[int, Place]], at: int) -> Place | None:
+    """The most specific place located in a sentence, the nearest to offset `at` among
+    equals ("in Gudu and Tangaza LGAs of Sokoto": Sokoto State, not Nigeria before it)."""
+    if not located:
+        return None
+    def rank(item: tuple[int, Place]) -> tuple[int, int]:
+        start, place = item
+        level = _SPECIFICITY.get(place.feature or "", 1 if place.feature in AREA_FEATURES else 0)
+        return level, abs(start - at)
+    return min(located, key=rank)[1]
+
+
+# Unit words one country's reporting uses: a name carrying one is in those countries
+# ("Tuti Kebele" in Amhara is not Khartoum's Tuti Island). Sources: the countries'
+# administrative divisions as Wikipedia describes them (kebele, wereda/woreda: Ethiopia;
+# local government area: Nigeria; tehsil: Pakistan and India; township: Myanmar and South
+# Africa; raion and oblast: the former Soviet states; hromada: Ukraine; cercle: Mali;
+# upazila: Bangladesh; groupement and chefferie: DR Congo; barangay: the Philippines).
+_UNIT_COUNTRIES = {
+    "kebele": {"ET"}, "wereda": {"ET"}, "woreda": {"ET"}, "lga": {"NG"},
+    "tehsil": {"PK", "IN"}, "township": {"MM", "ZA"}, "hromada": {"UA"},
+    "raion": {"UA", "RU", "BY", "MD", "AZ", "KZ", "KG"},
+    "rayon": {"UA", "RU", "BY", "MD", "AZ", "KZ", "KG"},
+    "oblast": {"UA", "RU", "BY", "KZ", "KG", "BG"}, "cercle": {"ML"}, "upazila": {"BD"},
+    "groupement": {"CD"}, "chefferie": {"CD"}, "barangay": {"PH"},
+}
+
+
+def unit_countries(name: str) -> set[str]:
+    """The countries a name's unit word places it in ("Basona Wereda": Ethiopia); empty
+    when the name carries no such word."""
+    words = name.lower().split()
+    if len(words) < 2:
+        return set()
+    if words[-3:] == ["local", "government", "area"]:
+        return _UNIT_COUNTRIES["lga"]
+    return _UNIT_COUNTRIES.get(words[-1], set())
+
+
+# A neighbourhood is within this distance of the town the sentence names.
+NEIGHBOURHOOD_KM = 30
+_PART = rf"{_ITEM}(?: in the [a-z-]+)?"
+_NEIGHBOURHOOD_LIST = re.compile(
+    rf"\bneighbou?rhoods of ((?:{_PART}, )+(?:and )?{_PART}|{_PART},? and {_PART})")
+# "the Bangala neighbourhood", but not "Damascus neighborhoods" or "the Damascus
+# neighbourhood of Jobar", which name the town
+_NEIGHBOURHOOD_AFTER = re.compile(r"^\W{0,3}(?:neighbou?rhood|quarter)\b(?! of\b)",
+                                  re.IGNORECASE)
+_DIRECTION_PHRASE = re.compile(r" in the [a-z-]+$")
+
+
+@lru_cache(maxsize=4096)
+def _neighbourhood_lists(sentence: str) -> frozenset[str]:
+    names: set[str] = set()
+    for match in _NEIGHBOURHOOD_LIST.finditer(sentence):
+        names.update(_DIRECTION_PHRASE.sub("", part)
+                     for part in _LIST_SEPARATOR.split(match.group(1)))
+    return frozenset(names)
+
+
+def neighbourhoods(text: str, resolved: list[Resolved]) -> dict[str, tuple[int, int]]:
+    """The names a document lists as a town's neighbourhoods, each with where it says so
+    (sentence start, offset): one sense per document, so a later bare mention of the name
+    is the same neighbourhood."""
+    found: dict[str, tuple[int, int]] = {}
+    for item in resolved:
+        cand = item.candidate
+        if item.kind == "place" and cand.text not in found and named_as_neighbourhood(
+                cand.text, text[cand.sent_start:cand.sent_end]):
+            found[cand.text] = (cand.sent_start, cand.start)
+    return found
+
+
+def _town_of(said: tuple[int, int] | None,
+             in_sentence: dict[int, list[tuple[int, Place]]]) -> Place | None:
+    """The town whose neighbourhood a name is: the most specific settlement located in the
+    sentence that says so."""
+    if said is None:
+        return None
+    town = most_specific(in_sentence.get(said[0], []), said[1])
+    return town if town is not None and town.feature in SETTLEMENT_FEATURES else None
+
+
+def _in_town(row: dict, town: Place) -> bool:
+    """A reading that can be the town's neighbourhood: within reach of it, or a large town
+    of its country (the town a report's words made look like a neighbourhood)."""
+    assert town.point is not None
+    if row["lat"] is None:
+        return False
+    near = distance_km(town.point, Point(row["lon"], row["lat"])) <= NEIGHBOURHOOD_KM
+    return near or _notable(row) and row["country"] == town.country
+
+
+def named_as_neighbourhood(name: str, sentence: str) -> bool:
+    """A list of a town's neighbourhoods ("via the neighborhoods of Xinavane in the
+    southwest, Bangala in the south, and Nanga in the east") or a name before the word
+    ("the Bangala neighbourhood"): the name is a part of a town, not a town of its own.
+    "the neighbourhoods of Aleppo" names the town itself, so a list needs two names."""
+    if name in _neighbourhood_lists(sentence):
+        return True
+    start = sentence.find(name)
+    return start >= 0 and bool(_NEIGHBOURHOOD_AFTER.search(sentence[start + len(name):]))
 
 
 # ---- the geocoding stage: resolved spans -> Places ------------------------------------------
@@ -368,31 +478,52 @@ class PlaceLocator:
         """The spans kept, in the order given, each with its Place (None for groups)."""
         context = self.context(resolved, hints)
         places: dict[int, Place | None] = {}
-        in_sentence: dict[int, Place] = {}  # sentence start -> its first located place
+        in_sentence: dict[int, list[tuple[int, Place]]] = defaultdict(list)  # located there
+        listed = neighbourhoods(text, resolved)
+        unplaced: list[int] = []
         order = sorted(range(len(resolved)), key=lambda i: not resolved[i].readings)
-        for i in order:  # known places first: unknown ones fall back on them
+        for i in order:  # known places first: their neighbourhoods are judged by them
             item = resolved[i]
             if item.kind != "place":
                 places[i] = None
                 continue
-            readings = self._plausible(item, context)
+            cand = item.candidate
+            town = _town_of(listed.get(cand.text), in_sentence)
+            readings = self._plausible(item, context, town)
             if readings is None:
                 continue  # not a place after all
-            cand = item.candidate
+            sentence = text[cand.sent_start:cand.sent_end]
             place = choose_place(self.db, cand.text, readings, context, cand.context,
-                                 text[cand.sent_start:cand.sent_end], self.refs.place)
+                                 sentence, self.refs.place)
             if place is not None:
-                in_sentence.setdefault(cand.sent_start, place)
+                in_sentence[cand.sent_start].append((cand.start, place))
                 places[i] = self._named(place)
             else:
-                places[i] = self._online(cand.text) or fallback_place(
-                    cand.text, in_sentence.get(cand.sent_start))
+                unplaced.append(i)
+        for i in unplaced:  # once every place the sentences name is located
+            cand = resolved[i].candidate
+            town = _town_of(listed.get(cand.text), in_sentence)
+            places[i] = self._online(cand.text) or (
+                fallback_place(cand.text, town, "the town the report lists it a neighbourhood of")
+                if town else fallback_place(
+                    cand.text, most_specific(in_sentence[cand.sent_start], cand.start)))
         return [(item, places[i]) for i, item in enumerate(resolved) if i in places]
 
-    def _plausible(self, item: Resolved, context: DocumentContext) -> list[Resolution] | None:
-        """The readings worth weighing, or None when the span is not a place at all."""
+    def _plausible(self, item: Resolved, context: DocumentContext,
+                   town: Place | None) -> list[Resolution] | None:
+        """The readings worth weighing, or None when the span is not a place at all; town:
+        the town the document names this one a neighbourhood of."""
         cand = item.candidate
         rows = [(r, row) for r in item.readings if (row := self.refs.place(r.target))]
+        countries = unit_countries(cand.text)
+        if countries:  # "Tuti Kebele" is in Ethiopia, whatever else is named Tuti
+            rows = [(r, row) for r, row in rows if row["country"] in countries]
+            if not rows:
+                return []
+        if town is not None and town.point is not None:
+            rows = [(r, row) for r, row in rows if _in_town(row, town)]
+            if not rows:
+                return []
         name = without_type_words(cand.text)
         if all_common_words(cand.text):  # "Some", "Deal", "White House": only sure readings,
             # named so exactly ("Deal" folds like Syria's Da'el, but is not written so)

@@ -214,3 +214,40 @@ def test_a_direction_alone_is_no_region_but_the_region_by_its_type_word_is(engin
     regions = {t.split()[0]: e for t, k, e, _ in cameroon if e.startswith("adm1-")}
     assert regions == {"West": "adm1-cm-ou", "North-West": "adm1-cm-nw",
                        "South-West": "adm1-cm-sw"}
+
+
+def located(engine, text: str) -> dict[str, tuple[str | None, tuple[float, float] | None]]:
+    """name -> (country, (lat, lon)) of each place mention, the last one of a name winning."""
+    ((_, found, entities),) = analyse(engine, [Document("t", text, "t", "t")])
+    places = {e.id: e.place for e in entities}
+    return {m.text: (places[m.entity_id].country,
+                     (places[m.entity_id].point.lat, places[m.entity_id].point.lon)
+                     if places[m.entity_id].point else None)
+            for m in found if m.kind == "place" and places.get(m.entity_id)}
+
+
+def test_a_unit_word_keeps_the_name_in_its_country(engine):
+    """A kebele is Ethiopian: not Khartoum's Tuti Island; with no Ethiopian reading it is kept
+    and placed at the zone the sentence names, even when the zone comes after it."""
+    found = located(engine, "Fano fighters attacked a militia post in Tuti Kebele, South "
+                            "Wollo, on Monday.")
+    assert found["Tuti Kebele"][0] == "ET"
+    assert found["Tuti Kebele"][1] == found["South Wollo"][1]
+
+
+def test_the_neighbourhoods_a_report_lists_are_in_its_town(engine):
+    """Listed as a town's neighbourhoods, names are parts of it (kept and placed at it when
+    the gazetteer lacks them); a town's own neighbourhoods still name the town."""
+    found = located(engine, "Insurgents entered Pemba via the neighbourhoods of Chuiba in the "
+                            "north, Natite in the south and Cariaco in the east. Families "
+                            "sought refuge in other Damascus neighbourhoods.")
+    listed = [found[name] for name in ("Chuiba", "Natite", "Cariaco") if name in found]
+    assert listed and all(place == found["Pemba"] for place in listed)
+    assert found["Damascus"][0] == "SY"
+
+
+def test_an_unknown_village_falls_back_on_the_most_specific_place_named(engine):
+    """Sokoto State, not Nigeria before it in the sentence."""
+    found = located(engine, "In Nigeria, gunmen killed 12 villagers in Unguwan Bawa, Sokoto "
+                            "State, on Sunday.")
+    assert found["Unguwan Bawa"][1] == found["Sokoto State"][1] != found["Nigeria"][1]
