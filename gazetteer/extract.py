@@ -330,7 +330,7 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
         named = [_name_text(text) for text in texts]
         for i in _shouted(texts):
             named[i] = True
-        for i in _titled_names(doc, named):
+        for i in [*_titled_names(doc, named), *_particle_surnames(texts, named)]:
             named[i] = False
         spans = []
         for start, end in _capitalised_runs(doc, blocked, named):
@@ -433,6 +433,28 @@ def _titled_names(doc: Doc, named: list[bool]) -> list[int]:
             found.append(t.i)
             j = t.i + 1
             while j < len(doc) and (named[j] or doc[j].text == "-"):
+                found.append(j)
+                j += 1
+    return found
+
+
+# Dutch and German surname particles: "Nikolaos van Dam", "Ursula von der Leyen". (Romance
+# ones are left out: "Mocímboa da Praia", "Puerto de la Cruz" are towns.)
+_SURNAME_PARTICLES = {"van", "von", "der", "den", "ter"}
+
+
+def _particle_surnames(texts: list[str], named: list[bool]) -> list[int]:
+    """The name words around a surname particle: a person ("Nikolaos van Dam" is no town
+    of Nikolaos and no dam)."""
+    found = []
+    for i in range(1, len(texts) - 1):
+        if texts[i] in ("van", "von") and named[i - 1]:
+            j = i - 1
+            while j >= 0 and named[j]:
+                found.append(j)
+                j -= 1
+            j = i + 1
+            while j < len(texts) and (named[j] or texts[j] in _SURNAME_PARTICLES):
                 found.append(j)
                 j += 1
     return found

@@ -91,7 +91,8 @@ def _engine_over(db: sqlite_utils.Database, settings: Settings,
         matcher = nlp.get_pipe("gazetteer_matcher")
         assert isinstance(matcher, GazetteerMatcher)
         matcher.add_names(
-            resolver.curated_names() + [(n, "block") for n in not_entities["organisations"]])
+            resolver.curated_names() + [(n, "block") for n in not_entities["organisations"]
+                                        + not_entities.get("things", [])])
     online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
               if settings.geocoder == "nominatim" else None)
     return Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, resolver, online),

@@ -155,8 +155,12 @@ def test_headlines_and_datelines_in_capitals_are_looked_up(engine):
     ("Turkey launched Operation Claw-Tiger against the PKK in Duhok.", ["Turkey", "Duhok"]),
     ("TNLA spokesperson Lt-Col Tar Aik Kyaw said Lashio had fallen.", ["Lashio"]),
     ("The war took a toll on Syria\u2019s Alawites. The Telegraph said so.", ["Syria"]),
+    ("A history of the party by Joost van Dam was published in Beirut.", ["Beirut"]),
+    ("Residents in Homs feared government MiG airstrikes.", ["Homs"]),
+    ("They shouted that Allah would punish the people of Raqqa.", ["Raqqa"]),
 ])
-def test_a_name_inside_outlets_operations_and_titles_is_not_a_place(engine, text, places):
+def test_a_name_inside_outlets_operations_titles_and_names_is_not_a_place(engine, text,
+                                                                          places):
     assert [t for t, _ in places_in(engine, text)] == places
 
 
