@@ -136,15 +136,17 @@ def _spelling_variants(name: str) -> set[str]:
 
 def _plausibly_named(span: Span) -> bool:
     """A name in running text is capitalised; lower-case matches only for long, distinctive
-    transliterations ("latakiyya"), never for short ones that may be English words. A
+    words ("latakiyya", "anti-balaka"), never for short ones that may be English words. A
     possessive inside a place makes two names side by side ("Palmyra's Freedom Square"), not
     inside a group ("People's Defence Force")."""
     if span.label_ == "place" and any(t.norm_ == "'s" for t in span[1:-1]):
         return False
     if any(t.text[:1].isupper() and (t.text.isupper() or t.norm_ not in ARTICLE_WORDS)
+           or t.text[:1].isdigit() and t.text.isupper()  # "3R", like "M23"
            for t in span):  # an all-caps token is a name even when it folds like "el" (ELN)
         return True
-    return len(span.text) >= 8 and len(span) == 1
+    # one word, hyphens allowed: "latakiyya", "anti-balaka" (written in lower case)
+    return len(span.text) >= 8 and not any(t.whitespace_ for t in span[:-1])
 
 
 @Language.factory("gazetteer_matcher")

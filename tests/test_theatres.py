@@ -255,3 +255,12 @@ def test_an_unknown_village_falls_back_on_the_most_specific_place_named(engine):
     found = located(engine, "In Nigeria, gunmen killed 12 villagers in Unguwan Bawa, Sokoto "
                             "State, on Sunday.")
     assert found["Unguwan Bawa"][1] == found["Sokoto State"][1] != found["Nigeria"][1]
+
+
+def test_a_group_written_in_lower_case_or_opening_with_a_digit_is_found(engine):
+    """"anti-balaka" is written in lower case, "3R" opens with a digit; the model tags
+    neither as an organisation."""
+    found = mentions(engine, "Clashes between anti-balaka fighters and 3R rebels near "
+                             "Bocaranga left five dead in the Central African Republic.")
+    groups = {t: e for t, k, e, _ in found if k == "armed_group"}
+    assert groups == {"anti-balaka": "ag-anti-balaka", "3R": "ag-3r-car"}
