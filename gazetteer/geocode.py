@@ -147,7 +147,7 @@ def document_context(db: sqlite_utils.Database,
     anchors: list[Point] = []
     for readings, weight in [(r, 1.0) for r in readings_per_mention] + \
             [(r, WEAK_WEIGHT) for r in weak or []]:
-        if readings and all(_guessed(r) for r in readings):
+        if readings and all(r.guessed for r in readings):
             continue  # a spelling guess ("Matebe" ~ Mataban) is no evidence of the theatre
         rows = [row for r in readings if (row := lookup(r.target)) is not None]
         named = [row for row in rows if row["feature"] in ("country", "continent")]
@@ -229,7 +229,7 @@ def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution
     """Pick the reading that fits the document best; None when there is no reading."""
     lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
     found = [(r, lookup(r.target)) for r in readings]
-    rows = [(r, {**row, "curated": "curated" in r.reason}) for r, row in found if row is not None]
+    rows = [(r, {**row, "curated": r.curated}) for r, row in found if row is not None]
     if not rows:
         return None
     wants_admin = wants_region(name, span_context, sentence)
@@ -592,7 +592,7 @@ def _own_name(name: str, row: dict) -> bool:
 
 
 def _sure(reading: Resolution, row: dict) -> bool:
-    return "curated" in reading.reason or row["feature"] in ("country", "continent", "admin1")
+    return reading.curated or row["feature"] in ("country", "continent", "admin1")
 
 
 def _notable(row: dict) -> bool:
@@ -614,7 +614,7 @@ def _consented(weak: str, reading: Resolution, row: dict, context: DocumentConte
     the words were looked up or labelled an organisation; else a place in one of the
     document's countries ("Kerry said" is no county of Ireland in a report on Syria;
     "Goma" is the city in a report on the Congo)."""
-    if "curated" in reading.reason or row["feature"] in ("country", "continent"):
+    if reading.curated or row["feature"] in ("country", "continent"):
         return True
     home = context.share(row["country"]) >= HOME_SHARE
     if weak == "PERSON":  # villages are named after people: a town, or "in X", "near X"
@@ -630,8 +630,8 @@ def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) 
     guess earns none of these exemptions ("Agulae" is not Angola). The span stays a place,
     placed by the sentence when it can be."""
     home = context.home()
-    guessed = _guessed(reading)
-    if (not home or row["country"] in home or "curated" in reading.reason and not guessed
+    guessed = reading.guessed
+    if (not home or row["country"] in home or reading.curated and not guessed
             or sum(context.countries.values()) < THEATRE_EVIDENCE):
         return False
     if not guessed and (row["feature"] in ("country", "continent")
@@ -644,11 +644,6 @@ def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) 
         if others and min(others) <= NEIGHBOUR_KM:
             return False
     return True
-
-
-def _guessed(reading: Resolution) -> bool:
-    """A reading found by a looser spelling, not by one of the place's names."""
-    return reading.reason.startswith(("fuzzy", "skeleton"))
 
 
 # Anchors this close to a reading are the reading itself.

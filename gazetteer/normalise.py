@@ -136,7 +136,7 @@ class Resolver:
             if match:
                 choice, score = match
                 return [Resolution("armed_group", gid, score / 100,
-                                   f"fuzzy {score:.0f} ~ {choice!r}")
+                                   f"fuzzy {score:.0f} ~ {choice!r}", found_by="fuzzy")
                         for gid in self.registry.by_key[choice]]
         return []
 
@@ -149,14 +149,16 @@ class Resolver:
         rows = store.ref_places_by_key(self.db, key)
         if rows:
             return [Resolution("place", r["ref_id"], _exact_score(r),
-                               "folded key" + (" (curated)" if r["curated"] else ""))
+                               "folded key" + (" (curated)" if r["curated"] else ""),
+                               curated=bool(r["curated"]))
                     for r in rows]
         if not fuzzy:
             return []
         if len(key.replace(" ", "")) >= 5:
             rows = [r for r in store.ref_places_by_key(self.db, skeleton(key), column="skel")
                     if r["curated"]]
-            hits = [Resolution("place", r["ref_id"], 0.8, f"skeleton key ~ {r['name']!r}")
+            hits = [Resolution("place", r["ref_id"], 0.8, f"skeleton key ~ {r['name']!r}",
+                               found_by="skeleton")
                     for r in rows if fuzz.ratio(key, fold_name(r["name"])) >= 85]
             if hits:
                 return hits
@@ -164,7 +166,7 @@ class Resolver:
         if match:
             choice, score = match
             return [Resolution("place", ref_id, score / 100 * 0.85,
-                               f"fuzzy {score:.0f} ~ {choice!r}")
+                               f"fuzzy {score:.0f} ~ {choice!r}", found_by="fuzzy")
                     for ref_id in sorted(self._place_keys[choice])]
         return []
 
@@ -226,7 +228,7 @@ class Resolver:
         return results[:limit]
 
     def _describe(self, reading: Resolution) -> dict:
-        exact = reading.reason.startswith(("exact", "folded key"))
+        exact = not reading.guessed
         if reading.kind == "armed_group":
             group = self.registry.groups[reading.target]
             return {"kind": reading.kind, "entity_id": group_entity_id(reading.target),
@@ -369,12 +371,14 @@ class CountryNames:
         by_skeleton = sorted({ref_id for other, ref_id in self.by_skeleton.get(skeleton(key), ())
                               if fuzz.ratio(key, other) >= 85})
         if by_skeleton:
-            return [Resolution("place", ref_id, 0.8, "skeleton key, in the document's country")
+            return [Resolution("place", ref_id, 0.8, "skeleton key, in the document's country",
+                               found_by="skeleton")
                     for ref_id in by_skeleton]
         match = self.index.best(key, threshold)
         if not match:
             return []
         choice, score = match
         return [Resolution("place", ref_id, score / 100 * 0.85,
-                           f"fuzzy {score:.0f} ~ {choice!r}, in the document's country")
+                           f"fuzzy {score:.0f} ~ {choice!r}, in the document's country",
+                           found_by="fuzzy")
                 for ref_id in sorted(self.by_key[choice])]

@@ -189,7 +189,7 @@ def _read(cand: Candidate, resolve: Resolve, kind: str | None,
     if name != cand.text and kind != "armed_group":
         # "Tibesti Region" is Tibesti exactly before it is "Tibet Region" loosely
         exact = exact_place(name, "place")
-        if exact and all(r.reason.startswith(("fuzzy", "skeleton")) for r in readings):
+        if exact and all(r.guessed for r in readings):
             return cand, exact
         if not readings:
             return cand, resolve(name, "place")

@@ -70,7 +70,14 @@ class Resolution:
     kind: str  # place / armed_group
     target: str  # registry group id, or reference place id (gn-..., sup-...)
     score: float  # 0-1
-    reason: str  # exact alias / folded key / skeleton key / fuzzy 93
+    reason: str  # in words, for people: exact acronym / folded key / fuzzy 93 ~ 'Idleb'
+    found_by: str = "key"  # key (exact or folded) / skeleton / fuzzy
+    curated: bool = False  # the name is one of our curated ones
+
+    @property
+    def guessed(self) -> bool:
+        """Found by a spelling guess (skeleton or fuzzy), not by the name itself."""
+        return self.found_by != "key"
 
 
 @dataclass

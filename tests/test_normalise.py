@@ -57,6 +57,18 @@ def test_fuzzy_match_catches_an_unseen_spelling_with_its_score(engine):
     assert reading.target == "nusra-front"
 
 
+def test_a_reading_says_how_it_was_found(engine):
+    """Whether a reading is a spelling guess, and whether it came by a curated name, are
+    fields the geocoder reads, not words of its reason."""
+    (guess,) = engine.resolver.resolve_group("Jabhat al-Nursa")
+    assert guess.guessed and guess.found_by == "fuzzy"
+    assert {r.found_by for r in engine.resolver.resolve_place("Jisr al-Shugohur")} == {
+        "skeleton"}
+    curated = [r for r in engine.resolver.resolve_place("Jisr al-Shughour") if r.curated]
+    assert curated and not any(r.guessed for r in curated)
+    assert not any(r.curated for r in engine.resolver.resolve_place("Bafoussam"))
+
+
 @pytest.mark.parametrize("names,ref", [
     (["Jisr al-Shughour", "Jisr ash-Shughur", "Jesr al-Shughour"], "gn-169023"),
     (["Kassab", "Kessab"], "gn-168519"),
