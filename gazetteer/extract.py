@@ -18,6 +18,7 @@ from .acronyms import PARTICLES, long_form_start, looks_like_acronym
 from .english import DIRECTIONS, all_common_words, is_common_word
 from .errors import ModelNotInstalled
 from .fold import ascii_fold, fold_token, is_acronym, is_article
+from .tokens import Words, words_of
 from .types import Candidate
 
 # Words that open an Arabic armed-group name ("Jabhat al-Nusra", "Liwa al-Tawhid").
@@ -86,8 +87,8 @@ def token_norm(text: str) -> str:
 @Language.factory("fold_norms")
 def make_fold_norms(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     def fold_norms(doc: Doc) -> Doc:
-        for token in doc:
-            token.norm_ = token_norm(token.text)
+        for token, text in zip(doc, words_of(doc).texts):
+            token.norm_ = token_norm(text)
         return doc
 
     return fold_norms
@@ -110,6 +111,7 @@ class GazetteerMatcher:
         for (kind, acronym), names in sorted(by_kind.items()):
             docs = [self._pattern(n) for n in sorted(names)]
             (self.exact if acronym else self.folded).add(kind, docs)
+        _forget_tokenized_names(self.nlp)
 
     def _pattern(self, name: str) -> Doc:
         doc = self.nlp.make_doc(name)
@@ -118,10 +120,22 @@ class GazetteerMatcher:
         return doc
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = [Span(doc, s, e, label=m) for m, s, e in self.folded(doc)]
-        spans += [Span(doc, s, e, label=m) for m, s, e in self.exact(doc)]
-        doc.spans["gazetteer"] = [s for s in spans if _plausibly_named(s)]
+        words, strings = words_of(doc), doc.vocab.strings
+        matches = list(self.folded(doc)) + list(self.exact(doc))
+        doc.spans["gazetteer"] = [Span(doc, s, e, label=m) for m, s, e in matches
+                                  if _plausibly_named(words, s, e, strings[m])]
         return doc
+
+
+def _forget_tokenized_names(nlp: Language) -> None:
+    """Empty the tokenizer's cache of words already split. It keeps the first 10,000 and no
+    more: filled with the words of the curated names, every word of every text was split
+    by the affix rules anew (the tokenizer took 8 times as long). Setting the rules is the
+    one way to a new, empty cache (emptying it in place leaves it counted as full); the
+    rules, and so the tokens, stay the same."""
+    tokenizer = nlp.tokenizer
+    assert isinstance(tokenizer, Tokenizer)
+    tokenizer.rules = dict(tokenizer.rules)
 
 
 def _spelling_variants(name: str) -> set[str]:
@@ -134,19 +148,23 @@ def _spelling_variants(name: str) -> set[str]:
     return {v for v in variants if v.strip()}
 
 
-def _plausibly_named(span: Span) -> bool:
+def _plausibly_named(words: Words, start: int, end: int, label: str) -> bool:
     """A name in running text is capitalised; lower-case matches only for long, distinctive
     words ("latakiyya", "anti-balaka"), never for short ones that may be English words. A
     possessive inside a place makes two names side by side ("Palmyra's Freedom Square"), not
     inside a group ("People's Defence Force")."""
-    if span.label_ == "place" and any(t.norm_ == "'s" for t in span[1:-1]):
+    texts = words.texts[start:end]
+    norms = [token_norm(text) for text in texts]  # the NORMs fold_norms gave the tokens
+    if label == "place" and "'s" in norms[1:-1]:
         return False
-    if any(t.text[:1].isupper() and (t.text.isupper() or t.norm_ not in ARTICLE_WORDS)
-           or t.text[:1].isdigit() and t.text.isupper()  # "3R", like "M23"
-           for t in span):  # an all-caps token is a name even when it folds like "el" (ELN)
+    # an all-caps token is a name even when it folds like "el" (ELN); so is "3R", like "M23"
+    if any(text[:1].isupper() and (text.isupper() or norm not in ARTICLE_WORDS)
+           or text[:1].isdigit() and text.isupper()
+           for text, norm in zip(texts, norms)):
         return True
     # one word, hyphens allowed: "latakiyya", "anti-balaka" (written in lower case)
-    return len(span.text) >= 8 and not any(t.whitespace_ for t in span[:-1])
+    text = words.span_text(start, end)
+    return len(text) >= 8 and not any(ch.isspace() for ch in text)
 
 
 @Language.factory("gazetteer_matcher")
@@ -180,7 +198,7 @@ def make_outlet_names(nlp: Language, name: str) -> Callable[[Doc], Doc]:
 
     def outlet_names(doc: Doc) -> Doc:
         spans = (doc.char_span(m.start(), m.end(), label="block", alignment_mode="expand")
-                 for m in _OUTLET.finditer(doc.text))
+                 for m in _OUTLET.finditer(words_of(doc).text))
         doc.spans["outlets"] = [s for s in spans if s is not None]
         return doc
 
@@ -197,12 +215,13 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                            [prefix, article, title, article, title]], greedy="LONGEST")
     type_word = {"LOWER": {"IN": sorted(GROUP_TYPE_WORDS)}, "IS_TITLE": True}
     name_word = {"IS_TITLE": True, "LOWER": {"NOT_IN": sorted(_NOT_GROUP_NAME_WORDS)}}
+    # "13th Division", "Third Army": LIKE_NUM takes digits with st/nd/rd/th (a REGEX on the
+    # text, a Python call at every token, was 40% of the rules' time and matched no more).
     ordinal = {"LIKE_NUM": True}
     matcher.add("TYPED", [[name_word, type_word], [name_word, name_word, type_word],
                           [name_word, name_word, name_word, type_word],
                           [name_word, article, name_word, type_word],
                           [name_word, article, name_word, {"LOWER": {"IN": ["brigade", "battalion"]}}],
-                          [{"TEXT": {"REGEX": r"^\d+(st|nd|rd|th)$"}}, type_word],
                           [ordinal, type_word]], greedy="LONGEST")
 
     def armed_group_rules(doc: Doc) -> Doc:
@@ -258,55 +277,62 @@ def make_acronym_definitions(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     AA); doc.spans["acronyms"]: every use of a defined acronym, labelled with its long form."""
 
     def acronym_definitions(doc: Doc) -> Doc:
-        defined: dict[str, Span] = {}
-        for i, token in enumerate(doc):
-            if token.text == "(" and i + 2 < len(doc) and doc[i + 2].text == ")":
-                acronym = doc[i + 1].text
-                if looks_like_acronym(acronym) and acronym not in defined:
-                    long_form = _long_form_before(doc, i, acronym)
-                    if long_form is not None:
-                        defined[acronym] = long_form
-            elif token.text == "(" and i > 0 and looks_like_acronym(doc[i - 1].text):
-                long_form = _long_form_inside(doc, i, doc[i - 1].text)
-                if long_form is not None:
-                    defined.setdefault(doc[i - 1].text, long_form)
-        doc.spans["definitions"] = [Span(doc, s.start, s.end, label=a) for a, s in defined.items()]
-        doc.spans["acronyms"] = [Span(doc, t.i, t.i + 1, label=defined[t.text].text)
-                                 for t in doc if t.text in defined]
+        words = words_of(doc)
+        defined = _defined_acronyms(words)
+        doc.spans["definitions"] = [Span(doc, s, e, label=a) for a, (s, e) in defined.items()]
+        doc.spans["acronyms"] = [Span(doc, i, i + 1, label=words.span_text(*defined[text]))
+                                 for i, text in enumerate(words.texts) if text in defined]
         return doc
 
     return acronym_definitions
 
 
-def _long_form_before(doc: Doc, paren: int, acronym: str) -> Span | None:
+def _defined_acronyms(words: Words) -> dict[str, tuple[int, int]]:
+    """Each acronym the text defines -> the tokens (start, end) of its first long form."""
+    texts = words.texts
+    defined: dict[str, tuple[int, int]] = {}
+    for i, text in enumerate(texts):
+        if text == "(" and i + 2 < len(texts) and texts[i + 2] == ")":
+            acronym = texts[i + 1]
+            if looks_like_acronym(acronym) and acronym not in defined:
+                long_form = _long_form_before(words, i, acronym)
+                if long_form is not None:
+                    defined[acronym] = long_form
+        elif text == "(" and i > 0 and looks_like_acronym(texts[i - 1]):
+            long_form = _long_form_inside(words, i, texts[i - 1])
+            if long_form is not None:
+                defined.setdefault(texts[i - 1], long_form)
+    return defined
+
+
+def _long_form_before(words: Words, paren: int, acronym: str) -> tuple[int, int] | None:
     """The words before "(" that the acronym abbreviates: 'the Arakan Army (AA)'."""
     end = paren
-    while end > 0 and doc[end - 1].text in {"'", "\u2019", "'s", "\u2019s"}:
+    while end > 0 and words.texts[end - 1] in {"'", "\u2019", "'s", "\u2019s"}:
         end -= 1  # "Tigray Defense Forces' (TDF)"
     start = end
-    while (start > 0 and start > end - 12 and not doc[start].is_sent_start
-           and _long_form_word(doc[start - 1])):
+    while (start > 0 and start > end - 12 and not words.sent_starts[start]
+           and _long_form_word(words, start - 1)):
         start -= 1
-    words = [t.text for t in doc[start:end]]
-    offset = long_form_start(acronym, words)
-    return None if offset is None else doc[start + offset:end]
+    offset = long_form_start(acronym, words.texts[start:end])
+    return None if offset is None else (start + offset, end)
 
 
-def _long_form_inside(doc: Doc, paren: int, acronym: str) -> Span | None:
+def _long_form_inside(words: Words, paren: int, acronym: str) -> tuple[int, int] | None:
     """'the RSF (Rapid Support Forces)': the whole parenthesis must spell the acronym."""
+    texts = words.texts
     end = paren + 1
-    while end < len(doc) and end < paren + 14 and doc[end].text != ")":
-        if not _long_form_word(doc[end]):
+    while end < len(texts) and end < paren + 14 and texts[end] != ")":
+        if not _long_form_word(words, end):
             return None
         end += 1
-    if end >= len(doc) or doc[end].text != ")" or end == paren + 1:
+    if end >= len(texts) or texts[end] != ")" or end == paren + 1:
         return None
-    words = [t.text for t in doc[paren + 1:end]]
-    return doc[paren + 1:end] if long_form_start(acronym, words) == 0 else None
+    return (paren + 1, end) if long_form_start(acronym, texts[paren + 1:end]) == 0 else None
 
 
-def _long_form_word(token) -> bool:
-    return token.text[:1].isupper() or token.lower_ in PARTICLES
+def _long_form_word(words: Words, i: int) -> bool:
+    return words.texts[i][:1].isupper() or words.lowers[i] in PARTICLES
 
 
 # ---- names the gazetteer may know, whatever the model said ---------------------------------
@@ -326,23 +352,22 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     words alone ("Some", "West") and runs of them ("White House") are left out."""
 
     def name_lookup(doc: Doc) -> Doc:
-        blocked = {t.i for e in doc.ents if e.label_ in _NOT_NAMES for t in e
-                   if not _uncommon_name_word(t)}
-        texts = [t.text for t in doc]  # once: a Token object per access is the cost here
-        named = [_name_text(text) for text in texts]
-        for i in _shouted(texts):
+        words = words_of(doc)
+        blocked = {i for e in doc.ents if e.label_ in _NOT_NAMES for i in range(e.start, e.end)
+                   if not _uncommon_name_word(words, i)}
+        named = [_name_text(text) for text in words.texts]
+        for i in _shouted(words.texts):
             named[i] = True
-        for i in [*_titled_names(doc, named), *_particle_surnames(texts, named)]:
+        for i in [*_titled_names(words, named), *_particle_surnames(words.texts, named)]:
             named[i] = False
         spans = []
-        for start, end in _capitalised_runs(doc, blocked, named):
+        for start, end in _capitalised_runs(words, blocked, named):
             for i in range(start, end):
                 if not named[i]:
                     continue
-                first = _article_before(doc, i)  # "al-Qaryatain" starts at its article
+                first = _article_before(words, i)  # "al-Qaryatain" starts at its article
                 for j in range(i + 1, min(end, i + 2 * MAX_LOOKUP_WORDS) + 1):
-                    span = doc[first:j]
-                    if named[j - 1] and _lookup_worthy(span, named):
+                    if named[j - 1] and _lookup_worthy(words, first, j, named):
                         spans.append(Span(doc, first, j, label="place"))
         doc.spans["lookup"] = spans
         return doc
@@ -374,43 +399,42 @@ _CALENDAR_NAMES = {"ramadan", "ramadhan", "eid", "easter", "nowruz", "newroz", "
                    "lent", "advent", "pentecost", "tet", "thingyan"}
 
 
-def _uncommon_name_word(token) -> bool:
+def _uncommon_name_word(words: Words, i: int) -> bool:
     """A name the model put inside a date or number ("Amhara, which flared in August 2023"
     tagged DATE): still looked up. Month and day names are common English words."""
-    return (_name_word(token) and not is_common_word(token.text)
-            and token.lower_ not in _CALENDAR_NAMES)
-
-
-def _name_word(token) -> bool:
-    """Capitalised, not all capitals, no capital inside ("MiG"), no dot."""
-    return _name_text(token.text)
+    text = words.texts[i]
+    return (_name_text(text) and not is_common_word(text)
+            and words.lowers[i] not in _CALENDAR_NAMES)
 
 
 def _name_text(text: str) -> bool:
+    """Capitalised, not all capitals, no capital inside ("MiG"), no dot."""
     return (text[:1].isupper() and text[1:] == text[1:].lower()
             and any(ch.isalpha() for ch in text) and "." not in text)
 
 
-def _article_before(doc: Doc, i: int) -> int:
+def _article_before(words: Words, i: int) -> int:
     """Where a name starts when a lower-case article is hyphened to it (al-, el-, ash-)."""
-    if i >= 2 and doc[i - 1].text == "-" and doc[i - 2].text in ARTICLE_WORDS and \
-            not doc[i - 1].is_sent_start and not doc[i].is_sent_start:
+    texts, sent_starts = words.texts, words.sent_starts
+    if i >= 2 and texts[i - 1] == "-" and texts[i - 2] in ARTICLE_WORDS and \
+            not sent_starts[i - 1] and not sent_starts[i]:
         return i - 2
     return i
 
 
-def _capitalised_runs(doc: Doc, blocked: set[int],
+def _capitalised_runs(words: Words, blocked: set[int],
                       named: list[bool]) -> list[tuple[int, int]]:
     """Maximal runs of name words, joined by particles or hyphens, not crossing sentences."""
+    sent_starts, lowers, n = words.sent_starts, words.lowers, len(words)
     runs, i = [], 0
-    while i < len(doc):
+    while i < n:
         if i in blocked or not named[i]:
             i += 1
             continue
         j = i + 1
-        while j < len(doc) and j not in blocked and not doc[j].is_sent_start and (
-                named[j] or (doc[j].lower_ in PARTICLES and j + 1 < len(doc)
-                             and not doc[j + 1].is_sent_start)):
+        while j < n and j not in blocked and not sent_starts[j] and (
+                named[j] or (lowers[j] in PARTICLES and j + 1 < n
+                             and not sent_starts[j + 1])):
             j += 1
         while j > i + 1 and not named[j - 1]:
             j -= 1
@@ -426,15 +450,15 @@ _TITLES = {"col", "gen", "lt", "maj", "capt", "sgt", "brig", "cpl", "pvt", "adm"
            "commander", "colonel", "general", "major", "captain", "lieutenant", "sergeant"}
 
 
-def _titled_names(doc: Doc, named: list[bool]) -> list[int]:
+def _titled_names(words: Words, named: list[bool]) -> list[int]:
     """A title and the name words right after it: "Lt-Col Tar Aik Kyaw" is a person (up to
     a particle: "Governor of Kherson" still names Kherson)."""
     found = []
-    for t in (doc[i] for i, name in enumerate(named) if name):
-        if t.lower_ in _TITLES:
-            found.append(t.i)
-            j = t.i + 1
-            while j < len(doc) and (named[j] or doc[j].text == "-"):
+    for i in (i for i, name in enumerate(named) if name):
+        if words.lowers[i] in _TITLES:
+            found.append(i)
+            j = i + 1
+            while j < len(words) and (named[j] or words.texts[j] == "-"):
                 found.append(j)
                 j += 1
     return found
@@ -462,13 +486,14 @@ def _particle_surnames(texts: list[str], named: list[bool]) -> list[int]:
     return found
 
 
-def _lookup_worthy(span: Span, named: list[bool]) -> bool:
-    words = [t for t in span if named[t.i]]
-    if len(words) > MAX_LOOKUP_WORDS or "\n" in span.text:
+def _lookup_worthy(words: Words, start: int, end: int, named: list[bool]) -> bool:
+    names = sum(named[start:end])
+    text = words.span_text(start, end)
+    if names > MAX_LOOKUP_WORDS or "\n" in text:
         return False
-    if len(words) == 1:
-        return len(span.text) >= 3 and not is_common_word(span.text)
-    return not all_common_words(span.text) or _compass_compound(span.text)
+    if names == 1:
+        return len(text) >= 3 and not is_common_word(text)
+    return not all_common_words(text) or _compass_compound(text)
 
 
 def _compass_compound(text: str) -> bool:
@@ -480,23 +505,34 @@ def _compass_compound(text: str) -> bool:
 
 # ---- from a processed Doc to candidate spans ------------------------------------------------
 
+# A span to consider, by token offsets: (start, end, label, method, kind, expansion).
+_Found = tuple[int, int, str, str, str | None, str]
+
+
 def extract_candidates(doc: Doc) -> list[Candidate]:
     """Every span that may name a place or armed group, from every source: our matchers,
     the group rules, defined acronyms, the model's entities and the name look-up."""
-    spans: list[tuple[Span, str, str, str | None, str]] = []
-    spans += [(s, "GAZETTEER", "gazetteer", s.label_, "") for s in doc.spans.get("gazetteer", [])]
-    spans += [(s, "RULE", "rule", "armed_group", "") for s in doc.spans.get("group_rules", [])]
-    spans += [(s, "OUTLET", "gazetteer", "block", "") for s in doc.spans.get("outlets", [])]
-    spans += [(s, "DEFINITION", "definition", None, "") for s in doc.spans.get("definitions", [])]
-    spans += [(s, "ACRONYM", "acronym", None, s.label_) for s in doc.spans.get("acronyms", [])]
-    spans += [(part, e.label_, "ner", None, "") for e in doc.ents
-              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS for part in _split_name(e)]
-    spans += [(s, "LOOKUP", "lookup", "place", "") for s in doc.spans.get("lookup", [])]
+    words = words_of(doc)
+    found: list[_Found] = []
+    found += [(s.start, s.end, "GAZETTEER", "gazetteer", s.label_, "")
+              for s in doc.spans.get("gazetteer", [])]
+    found += [(s.start, s.end, "RULE", "rule", "armed_group", "")
+              for s in doc.spans.get("group_rules", [])]
+    found += [(s.start, s.end, "OUTLET", "gazetteer", "block", "")
+              for s in doc.spans.get("outlets", [])]
+    found += [(s.start, s.end, "DEFINITION", "definition", None, "")
+              for s in doc.spans.get("definitions", [])]
+    found += [(s.start, s.end, "ACRONYM", "acronym", None, s.label_)
+              for s in doc.spans.get("acronyms", [])]
+    found += [(start, end, e.label_, "ner", None, "") for e in doc.ents
+              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS
+              for start, end in _split_name(words, e.start, e.end)]
+    found += [(s.start, s.end, "LOOKUP", "lookup", "place", "")
+              for s in doc.spans.get("lookup", [])]
     sents = list(doc.sents)  # once per doc: token.sent walks the doc on every call
     starts = [s.start for s in sents]
-    found = [_candidate(doc, span, label, method, kind, sents, starts, expansion)
-             for span, label, method, kind, expansion in spans]
-    return [c for c in found if c is not None]
+    candidates = [_candidate(words, item, sents, starts) for item in found]
+    return [c for c in candidates if c is not None]
 
 
 # Participles that make a name a modifier: "UAE-backed", "Turkish-led", "Libya-based".
@@ -505,68 +541,68 @@ _MODIFIER_PARTICIPLES = {"backed", "led", "based", "born", "controlled", "held",
                          "funded", "trained", "armed", "occupied", "announced", "bound"}
 
 
-def _split_name(span: Span) -> list[Span]:
-    """The parts of a model span that can be names: "Palmyra's Freedom Square" names two
-    places side by side; a span never runs across a line break; "Ariha,[66" and
+def _split_name(words: Words, start: int, end: int) -> list[tuple[int, int]]:
+    """The parts of a model span (start, end) that can be names: "Palmyra's Freedom Square"
+    names two places side by side; a span never runs across a line break; "Ariha,[66" and
     "UAE-backed" keep only the name."""
-    parts, start = [], span.start
-    doc = span.doc
-    for i in range(span.start, span.end):
-        text = doc[i].text
+    parts, first = [], start
+    for i in range(start, end):
+        text = words.texts[i]
         cut = "\n" in text or text.startswith("[") or (
-            text in {"'s", "\u2019s"} and span.start < i < span.end - 1)
-        modifier = (text == "-" and i + 1 < span.end
-                    and doc[i + 1].lower_ in _MODIFIER_PARTICIPLES)
+            text in {"'s", "\u2019s"} and start < i < end - 1)
+        modifier = (text == "-" and i + 1 < end
+                    and words.lowers[i + 1] in _MODIFIER_PARTICIPLES)
         if cut or modifier:
-            if i > start:
-                parts.append(doc[start:i])
+            if i > first:
+                parts.append((first, i))
             if text.startswith("[") or modifier:
                 return parts
-            start = i + 1
-    if span.end > start:
-        parts.append(doc[start:span.end])
+            first = i + 1
+    if end > first:
+        parts.append((first, end))
     return parts
 
 
-def _candidate(doc: Doc, span: Span, label: str, method: str, kind: str | None,
-               sents: list[Span], starts: list[int], expansion: str = "") -> Candidate | None:
+def _candidate(words: Words, found: _Found, sents: list[Span],
+               sent_starts: list[int]) -> Candidate | None:
+    start, end, label, method, kind, expansion = found
     if method not in ("acronym", "gazetteer"):
-        span = _extend_type_word(_strip_the(span), kind)
+        start, end = _extend_type_word(words, *_strip_the(words, start, end), kind)
     elif method == "gazetteer" and kind == "place":  # "latakiyya province"
-        span = _extend_type_word(span, kind)
-    if not span.text.strip():
+        start, end = _extend_type_word(words, start, end, kind)
+    text = words.span_text(start, end)
+    if not text.strip():
         return None
-    sent = sents[bisect_right(starts, span.start) - 1]
-    before = " ".join(t.lower_ for t in doc[max(sent.start, span.start - 2):span.start])
-    after = " ".join(t.lower_ for t in doc[span.end:min(sent.end, span.end + 2)])
-    return Candidate(span.start_char, span.end_char, span.text, label, method, kind,
+    sent = sents[bisect_right(sent_starts, start) - 1]
+    before = " ".join(words.lowers[max(sent.start, start - 2):start])
+    after = " ".join(words.lowers[end:min(sent.end, end + 2)])
+    return Candidate(words.starts[start], words.end_char(end - 1), text, label, method, kind,
                      sent.start_char, sent.end_char, f"{before}|{after}", expansion)
 
 
-def _extend_type_word(span: Span, kind: str | None) -> Span:
+def _extend_type_word(words: Words, start: int, end: int,
+                      kind: str | None) -> tuple[int, int]:
     """A type word right after a place name is part of it: 'Idlib province', 'Yarmouk camp',
     'Talata Mafara Local Government Areas'."""
-    doc = span.doc
-    if kind == "armed_group" or span.end >= len(doc):
-        return span
-    if span.end + 1 < len(doc) and (doc[span.end].lower_, doc[span.end + 1].lower_) in \
-            PLACE_TYPE_PHRASES:
-        end = span.end + 2
-        if end < len(doc) and doc[end].lower_ in {"area", "areas"}:
-            end += 1
-        return doc[span.start:end]
-    if doc[span.end].lower_ in PLACE_TYPE_WORDS:
-        return doc[span.start:span.end + 1]
-    return span
+    lowers = words.lowers
+    if kind == "armed_group" or end >= len(lowers):
+        return start, end
+    if end + 1 < len(lowers) and (lowers[end], lowers[end + 1]) in PLACE_TYPE_PHRASES:
+        last = end + 2
+        if last < len(lowers) and lowers[last] in {"area", "areas"}:
+            last += 1
+        return start, last
+    if lowers[end] in PLACE_TYPE_WORDS:
+        return start, end + 1
+    return start, end
 
 
-def _strip_the(span: Span) -> Span:
+def _strip_the(words: Words, start: int, end: int) -> tuple[int, int]:
     """English 'the' (and a stray 'and' or 'or') and a trailing possessive are not part of
     a name ("and Nusra" is Nusra)."""
-    start, end = span.start, span.end
-    while start < end - 1 and span.doc[start].lower_ in {"the", "a", "and", "or"}:
+    while start < end - 1 and words.lowers[start] in {"the", "a", "and", "or"}:
         start += 1
-    while end > start + 1 and span.doc[end - 1].text in {"'s", "\u2019s", "'", "\u2019", ",",
-                                                         ";", ":", "."}:
+    while end > start + 1 and words.texts[end - 1] in {"'s", "\u2019s", "'", "\u2019", ",",
+                                                       ";", ":", "."}:
         end -= 1
-    return span.doc[start:end]
+    return start, end
