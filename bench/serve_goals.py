@@ -213,11 +213,14 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=200_000,
                         help="synthetic places added to the seed store for (b) and (c)")
     parser.add_argument("--repeats", type=int, default=3, help="downloads per export format")
+    parser.add_argument("--skip-datasette", action="store_true",
+                        help="only (b) and (c): the exports and the memory per request")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results = Results()
-    print("(a) against Datasette, seed store", flush=True)
-    against_datasette(results, fresh_copy(seeded_store(), "serve-goals.db"), args.requests)
+    if not args.skip_datasette:
+        print("(a) against Datasette, seed store", flush=True)
+        against_datasette(results, fresh_copy(seeded_store(), "serve-goals.db"), args.requests)
     print("(b), (c) large store", flush=True)
     on_the_large_store(results, large_store(args.places), args.repeats)
     print("\n| figure | value | same-run reference | ratio | goal | met |")
