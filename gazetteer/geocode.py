@@ -316,18 +316,19 @@ _SPECIFICITY = {"country": 3, "continent": 4, "admin1": 2}
 
 def most_specific(located: list[tuple[int, Place]], at: int) -> Place | None:
     """The most specific place located in a sentence, the nearest to offset `at` among
-    equals ("in Gudu and Tangaza LGAs of Sokoto": Sokoto State, not Nigeria before it)."""
+    equals ("In Nigeria, gunmen raided Unguwan Bawa, Sokoto State": Sokoto State)."""
     if not located:
         return None
-    def rank(item: tuple[int, Place]) -> tuple[int, int]:
-        start, place = item
-        level = _SPECIFICITY.get(place.feature or "", 1 if place.feature in AREA_FEATURES else 0)
-        return level, abs(start - at)
-    return min(located, key=rank)[1]
+    return min(located, key=lambda item: (_specificity(item[1]), abs(item[0] - at)))[1]
+
+
+def _specificity(place: Place) -> int:
+    """0 for a town, 1 for a district or another area, 2 for a region, 3 for a country."""
+    return _SPECIFICITY.get(place.feature or "", 1 if place.feature in AREA_FEATURES else 0)
 
 
 # Unit words one country's reporting uses: a name carrying one is in those countries
-# ("Tuti Kebele" in Amhara is not Khartoum's Tuti Island). Sources: the countries'
+# ("Kassala Kebele" in Amhara is not Sudan's Kassala). Sources: the countries'
 # administrative divisions as Wikipedia describes them (kebele, wereda/woreda: Ethiopia;
 # local government area: Nigeria; tehsil: Pakistan and India; township: Myanmar and South
 # Africa; raion and oblast: the former Soviet states; hromada: Ukraine; cercle: Mali;
@@ -343,7 +344,7 @@ _UNIT_COUNTRIES = {
 
 
 def unit_countries(name: str) -> set[str]:
-    """The countries a name's unit word places it in ("Basona Wereda": Ethiopia); empty
+    """The countries a name's unit word places it in ("Kobo Wereda": Ethiopia); empty
     when the name carries no such word."""
     words = name.lower().split()
     if len(words) < 2:
@@ -358,7 +359,7 @@ NEIGHBOURHOOD_KM = 30
 _PART = rf"{_ITEM}(?: in the [a-z-]+)?"
 _NEIGHBOURHOOD_LIST = re.compile(
     rf"\bneighbou?rhoods of ((?:{_PART}, )+(?:and )?{_PART}|{_PART},? and {_PART})")
-# "the Bangala neighbourhood", but not "Damascus neighborhoods" or "the Damascus
+# "the Natite neighbourhood", but not "Damascus neighborhoods" or "the Damascus
 # neighbourhood of Jobar", which name the town
 _NEIGHBOURHOOD_AFTER = re.compile(r"^\W{0,3}(?:neighbou?rhood|quarter)\b(?! of\b)",
                                   re.IGNORECASE)
@@ -408,9 +409,9 @@ def _in_town(row: dict, town: Place) -> bool:
 
 
 def named_as_neighbourhood(name: str, sentence: str) -> bool:
-    """A list of a town's neighbourhoods ("via the neighborhoods of Xinavane in the
-    southwest, Bangala in the south, and Nanga in the east") or a name before the word
-    ("the Bangala neighbourhood"): the name is a part of a town, not a town of its own.
+    """A list of a town's neighbourhoods ("through the neighbourhoods of Chuiba in the
+    north, Natite in the south and Cariaco in the east") or a name before the word ("the
+    Natite neighbourhood"): the name is a part of a town, not a town of its own.
     "the neighbourhoods of Aleppo" names the town itself, so a list needs two names."""
     if name in _neighbourhood_lists(sentence):
         return True
@@ -516,7 +517,7 @@ class PlaceLocator:
         cand = item.candidate
         rows = [(r, row) for r in item.readings if (row := self.refs.place(r.target))]
         countries = unit_countries(cand.text)
-        if countries:  # "Tuti Kebele" is in Ethiopia, whatever else is named Tuti
+        if countries:  # "Kassala Kebele" is in Ethiopia, whatever else is named Kassala
             rows = [(r, row) for r, row in rows if row["country"] in countries]
             if not rows:
                 return []

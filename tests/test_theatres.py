@@ -231,12 +231,12 @@ def located(engine, text: str) -> dict[str, tuple[str | None, tuple[float, float
 
 
 def test_a_unit_word_keeps_the_name_in_its_country(engine):
-    """A kebele is Ethiopian: not Khartoum's Tuti Island; with no Ethiopian reading it is kept
-    and placed at the zone the sentence names, even when the zone comes after it."""
-    found = located(engine, "Fano fighters attacked a militia post in Tuti Kebele, South "
+    """A kebele is Ethiopian: not Sudan's Kassala; with no Ethiopian reading it is kept and
+    placed at the zone the sentence names, even when the zone comes after it."""
+    found = located(engine, "Fano fighters attacked a militia post in Kassala Kebele, South "
                             "Wollo, on Monday.")
-    assert found["Tuti Kebele"][0] == "ET"
-    assert found["Tuti Kebele"][1] == found["South Wollo"][1]
+    assert found["Kassala Kebele"][0] == "ET"
+    assert found["Kassala Kebele"][1] == found["South Wollo"][1]
 
 
 def test_the_neighbourhoods_a_report_lists_are_in_its_town(engine):
