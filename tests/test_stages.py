@@ -22,7 +22,8 @@ def cand(text: str, label: str = "GPE", method: str = "ner", kind: str | None = 
 
 # A fake resolver: names it knows, by kind.
 KNOWN = {
-    "Idlib": [Resolution("place", "gn-idlib", 0.97, "folded key (curated)")],
+    "Idlib": [Resolution("place", "gn-idlib", 0.97, "folded key (curated)",
+                                curated=True)],
     "New York": [Resolution("place", "gn-nyc", 0.9, "folded key")],
     "Liwa al-Islam": [Resolution("armed_group", "liwa-al-islam", 0.98, "folded key")],
     "Aleppo": [Resolution("place", "gn-aleppo", 0.9, "folded key")],

@@ -197,8 +197,8 @@ def test_a_spelling_guess_is_no_place_far_from_the_theatre():
     context = DocumentContext({"ET": 4.0}, [Point(39.47, 13.5)])  # Mekele
     angola = {"country": "AO", "feature": "country", "population": 30_000_000,
               "lat": -12.5, "lon": 18.5}
-    assert _far_from_theatre(Resolution("place", "gn-3351879", 0.77, "fuzzy 91 ~ 'angula'"),
-                             angola, context)
+    assert _far_from_theatre(Resolution("place", "gn-3351879", 0.77, "fuzzy 91 ~ 'angula'",
+                                        found_by="fuzzy"), angola, context)
     assert not _far_from_theatre(Resolution("place", "gn-3351879", 0.9, "folded key"),
                                  angola, context)
     town = {"country": "AU", "feature": "city", "population": 516, "lat": -28.5, "lon": 115.5}
