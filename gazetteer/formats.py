@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -120,17 +119,10 @@ def csv_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
     columns = store.FEATURE_COLUMNS if place else store.GROUP_COLUMNS
     extra = ("latitude", "longitude", "aliases", "armed_groups") if place else (
         "aliases", "places")
-    rows = store.csv_rows(db, selection.kind, **_filters(selection))
-    buffer = io.StringIO()
-    buffer.write(BOM)
-    writer = csv.writer(buffer)
-    writer.writerow([*columns, *extra])
-    for chunk in _chunks(rows):
-        writer.writerows(chunk)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
+    lines = store.csv_lines(db, selection.kind, **_filters(selection))
+    yield BOM + store.csv_line([*columns, *extra])
+    for chunk in _chunks(lines):
+        yield "".join(chunk)
 
 
 # A byte-order mark opens every CSV: without it Excel reads UTF-8 as the local code page
@@ -154,13 +146,8 @@ def kml_chunks(db: sqlite_utils.Database, selection: Selection = Selection()) ->
     yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>gazetteer</name>\n')
     for chunk in _chunks(placemarks):
-        yield _XML_INVALID.sub("", "".join(chunk))
+        yield "".join(chunk)
     yield "</Document></kml>\n"
-
-
-# Characters XML 1.0 forbids even escaped (C0 controls but tab/newline/CR, lone surrogates,
-# U+FFFE/U+FFFF): one in a name made the whole KML unparseable.
-_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # ---- mentions: who was named where, when, and by whom --------------------------------------

@@ -308,8 +308,13 @@ def test_mention_cells_never_start_a_formula(engine, shared_nlp):
 # ---- the schema-3 migration ----------------------------------------------------------------
 
 def _downgrade_to_schema_2(path):
-    """What a schema-2 file looks like: no co-mention table, none of schema 3's columns."""
+    """What a schema-2 file looks like: no co-mention table, none of schema 3's columns (nor
+    schema 5's rendered export rows)."""
     conn = sqlite3.connect(path)
+    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+                                   "name LIKE 'export_rows%'").fetchall():
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE export_rows")
     conn.executescript("""
         DROP TABLE co_mentions; DROP INDEX mentions_sentence; DROP INDEX documents_published;
         ALTER TABLE mentions DROP COLUMN page; ALTER TABLE mentions DROP COLUMN sentence_no;

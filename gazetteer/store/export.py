@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import csv
+import io
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlite_utils
 
 from .read import _entity_filters, dated_documents
+from .schema import BUSY_TIMEOUT_MS, transaction
+
+log = logging.getLogger(__name__)
 
 # ---- entities: every export's rows, built by SQLite -----------------------------------------
 # Building each Feature, row or Placemark in Python held the exports to ~30,000 features/s;
@@ -33,8 +43,13 @@ class _Scope:
     def period(self, alias: str) -> str:
         return self.in_period.format(alias)
 
-    def statement(self, select: str) -> str:
-        return f"{self.with_sql}SELECT {select} FROM entities e WHERE {self.where} ORDER BY e.id"
+    @property
+    def period_bound(self) -> bool:
+        return bool(self.in_period)
+
+    def statement(self, select: str, join: str = "") -> str:
+        return (f"{self.with_sql}SELECT {select} FROM entities e{join} WHERE {self.where} "
+                "ORDER BY e.id")
 
 
 def _scope(kind: str, group: str | None, country: str | None,
@@ -101,16 +116,20 @@ def geojson_features(db: sqlite_utils.Database, kind: str = "place", group: str 
     """One encoded RFC 7946 Feature per located entity, in id order: every column, the
     aliases and the co-mentioned entities of the other kind (armed_groups)."""
     scope = _scope(kind, group, country, bbox, since, until, located=True)
+    return _bodies(db, "geojson", scope, _feature(scope))
+
+
+def _feature(scope: _Scope) -> str:
+    """SQL for entity e's Feature."""
     properties = ", ".join(f"'{c}', {_column(c, scope)}" for c in FEATURE_COLUMNS)
     # json() keeps the arrays JSON: a subquery's result is plain text to json_object.
-    select = (
+    return (
         "json_object('type', 'Feature', 'id', e.id, 'geometry', json_object('type', 'Point', "
         "'coordinates', json_array(round(e.lon, 6), round(e.lat, 6))), 'properties', "
         f"json_object({properties}, "
         f"'aliases', json((SELECT json_group_array(name) FROM ({_ALIASES}))), "
         "'armed_groups', json((SELECT json_group_array(json_object('id', id, 'name', name, "
         f"'count', count)) FROM ({_related(scope)}))), 'reason', e.reason))")
-    return (row[0] for row in db.execute(scope.statement(select), scope.params))
 
 
 # Columns holding numbers only: no formula to guard against.
@@ -135,13 +154,39 @@ def csv_rows(db: sqlite_utils.Database, kind: str = "place", group: str | None =
     columns (FEATURE_COLUMNS or GROUP_COLUMNS), latitude and longitude for places, then
     the aliases and the co-mentioned names, joined with "|". No text cell starts a formula."""
     scope = _scope(kind, group, country, bbox, since, until, located=False)
+    return iter(db.execute(scope.statement(", ".join(_csv_columns(scope, kind))), scope.params))
+
+
+def csv_lines(db: sqlite_utils.Database, kind: str = "place", group: str | None = None,
+              country: str | None = None, bbox: tuple[float, float, float, float] | None = None,
+              since: str | None = None, until: str | None = None) -> Iterator[str]:
+    """The rows of csv_rows, each as the line Python's csv writer makes of it."""
+    scope = _scope(kind, group, country, bbox, since, until, located=False)
+    columns = _csv_columns(scope, kind)
+    if scope.period_bound:
+        return (csv_line(row) for row in db.execute(
+            scope.statement(", ".join(columns)), scope.params))
+    _render_missing(db, "csv")
+    # the columns are computed only for an entity whose line is not rendered
+    live = ", ".join(f"CASE WHEN x.body IS NULL THEN {c} END" for c in columns)
+    rows = db.execute(scope.statement(f"x.body, {live}", _JOIN_RENDERED), ["csv", *scope.params])
+    return (row[0] if row[0] is not None else csv_line(row[1:]) for row in rows)
+
+
+def _csv_columns(scope: _Scope, kind: str) -> list[str]:
     place = kind == "place"
     names = FEATURE_COLUMNS if place else GROUP_COLUMNS
     columns = [_column(c, scope) if c in _NUMBERS else _text_cell(_column(c, scope))
                for c in names]
     columns += ["e.lat", "e.lon"] if place else []
-    columns += [_joined(_ALIASES, _text_cell), _joined(_related(scope), _text_cell)]
-    return iter(db.execute(scope.statement(", ".join(columns)), scope.params))
+    return columns + [_joined(_ALIASES, _text_cell), _joined(_related(scope), _text_cell)]
+
+
+def csv_line(row: Sequence) -> str:
+    """One CSV line, in the csv module's default dialect (the header's)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(row)
+    return buffer.getvalue()
 
 
 def _xml(sql: str) -> str:
@@ -161,9 +206,23 @@ def kml_placemarks(db: sqlite_utils.Database, group: str | None = None,
                    bbox: tuple[float, float, float, float] | None = None,
                    since: str | None = None, until: str | None = None) -> Iterator[str]:
     """One KML 2.2 Placemark per located place, every attribute in ExtendedData (null and
-    empty values left out). Text is escaped here; the characters XML cannot hold even
-    escaped are the caller's to remove."""
+    empty values left out), its text escaped and without the characters XML cannot hold."""
     scope = _scope("place", group, country, bbox, since, until, located=True)
+    return _bodies(db, "kml", scope, _placemark(scope), xml_text)
+
+
+def xml_text(text: str) -> str:
+    """The text without the characters XML 1.0 forbids even escaped (C0 controls but
+    tab/newline/CR, lone surrogates, U+FFFE/U+FFFF): one in a name made a whole KML file
+    unparseable."""
+    return _XML_INVALID.sub("", text)
+
+
+_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _placemark(scope: _Scope) -> str:
+    """SQL for place e's Placemark."""
     values = [(c, _column(c, scope) if c in _NUMBERS else _xml_or_null(_column(c, scope)))
               for c in FEATURE_COLUMNS]
     values += [("aliases", _joined(_ALIASES, _xml_or_null)),
@@ -171,12 +230,129 @@ def kml_placemarks(db: sqlite_utils.Database, group: str | None = None,
     # a null value makes its whole entry null: coalesce leaves it out
     data = " || ".join(f"coalesce('<Data name=\"{name}\"><value>' || {value} "
                        "|| '</value></Data>', '')" for name, value in values)
-    select = (f"'<Placemark id=\"' || replace({_xml('e.id')}, '\"', '&quot;') || '\"><name>' "
-              f"|| {_xml('e.name')} || '</name><description>' || coalesce({_xml('e.reason')}, "
-              f"'') || '</description><ExtendedData>' || {data} || '</ExtendedData><Point>"
-              "<coordinates>' || e.lon || ',' || e.lat || '</coordinates></Point></Placemark>' "
-              "|| char(10)")
-    return (row[0] for row in db.execute(scope.statement(select), scope.params))
+    return (f"'<Placemark id=\"' || replace({_xml('e.id')}, '\"', '&quot;') || '\"><name>' "
+            f"|| {_xml('e.name')} || '</name><description>' || coalesce({_xml('e.reason')}, "
+            f"'') || '</description><ExtendedData>' || {data} || '</ExtendedData><Point>"
+            "<coordinates>' || e.lon || ',' || e.lat || '</coordinates></Point></Placemark>' "
+            "|| char(10)")
+
+
+# ---- rendered rows: what a download reads instead of building each row again ---------------
+# export_rows holds each entity's Feature, CSV line and Placemark as the statements above
+# build them with no period; triggers delete an entity's rows when anything they show
+# changes (store/schema.py). A download renders the missing rows first when it can write;
+# whatever is still missing (a writer holds the lock, a read-only file) is built as it streams,
+# so a download is always what the live statements would give.
+
+FORMATS = ("geojson", "csv", "kml")
+
+# Entities rendered per transaction: short ones, so that writers are never held for long.
+RENDER_CHUNK = 2000
+
+# A download waits this long for a writer's lock before it streams without rendering.
+RENDER_LOCK_WAIT_MS = 100
+
+_JOIN_RENDERED = " LEFT JOIN export_rows x ON x.entity_id = e.id AND x.format = ?"
+
+
+def _bodies(db: sqlite_utils.Database, fmt: str, scope: _Scope, body: str,
+            finish: Callable[[str], str] = str) -> Iterator[str]:
+    """Each selected entity's rendered row; where it has none, its row built live and
+    finished (as rendering finishes it)."""
+    if scope.period_bound:  # counts and co-mentions of a period: nothing rendered holds them
+        return (finish(row[0]) for row in db.execute(scope.statement(body), scope.params))
+    _render_missing(db, fmt)
+    select = f"x.body, CASE WHEN x.body IS NULL THEN {body} END"
+    rows = db.execute(scope.statement(select, _JOIN_RENDERED), [fmt, *scope.params])
+    return (row[0] if row[0] is not None else finish(row[1]) for row in rows)
+
+
+def render_export_rows(db: sqlite_utils.Database) -> None:
+    """Render every entity's missing export rows (before a snapshot is published)."""
+    for fmt in FORMATS:
+        _render_missing(db, fmt, wait_ms=None)
+
+
+def _render_missing(db: sqlite_utils.Database, fmt: str, wait_ms: int | None = RENDER_LOCK_WAIT_MS
+                    ) -> None:
+    """Render the format's rows of the entities that have none, RENDER_CHUNK per
+    transaction. Best effort: a lock held longer than wait_ms (None: the usual busy timeout),
+    a read-only file or a full disk stop it, and the download builds those rows itself."""
+    if _all_rendered(db, fmt):
+        return
+    after: str | None = ""
+    try:
+        with _lock_wait(db, wait_ms):
+            while after is not None:
+                with transaction(db):
+                    after = _render_next(db, fmt, after)
+    except sqlite3.OperationalError as exc:
+        log.info("export rows not rendered (%s): the download builds them", exc)
+
+
+def _render_next(db: sqlite_utils.Database, fmt: str, after: str) -> str | None:
+    """Render the next RENDER_CHUNK entities after this id that have no row; the last id
+    rendered, or None when none was left."""
+    ids = _unrendered(db, fmt, after)
+    if ids:
+        _render(db, fmt, ids)
+    return ids[-1] if ids else None
+
+
+def _all_rendered(db: sqlite_utils.Database, fmt: str) -> bool:
+    # every row belongs to an entity (the triggers delete the rows of a deleted one), so
+    # equal counts mean every entity has its row
+    return bool(db.execute("SELECT (SELECT count(*) FROM entities) = (SELECT count(*) FROM "
+                           "export_rows WHERE format = ?)", [fmt]).fetchone()[0])
+
+
+def _unrendered(db: sqlite_utils.Database, fmt: str, after: str) -> list[str]:
+    return [row[0] for row in db.execute(
+        "SELECT e.id FROM entities e WHERE e.id > ? AND NOT EXISTS (SELECT 1 FROM export_rows "
+        "x WHERE x.entity_id = e.id AND x.format = ?) ORDER BY e.id LIMIT ?",
+        [after, fmt, RENDER_CHUNK])]
+
+
+_NO_PERIOD = _Scope("", "e.id IN (SELECT value FROM json_each(?))", "", [])
+
+
+def _render(db: sqlite_utils.Database, fmt: str, ids: list[str]) -> None:
+    """Store the format's rows of these entities: null where the format holds none of them
+    (an armed group or an unlocated place in a map format)."""
+    chosen = json.dumps(ids)
+    if fmt == "csv":
+        lines: dict[str, str] = {}
+        for kind in ("place", "armed_group"):
+            columns = ", ".join(_csv_columns(_NO_PERIOD, kind))
+            lines.update((row[0], csv_line(row[1:])) for row in db.execute(
+                f"SELECT e.id, {columns} FROM entities e WHERE e.id IN "
+                "(SELECT value FROM json_each(?)) AND +e.kind = ?", [chosen, kind]))
+        db.conn.executemany("INSERT OR REPLACE INTO export_rows VALUES (?, 'csv', ?)",
+                            [(i, lines.get(i)) for i in ids])
+        return
+    if fmt == "kml":
+        placemarks = dict(db.execute(
+            f"SELECT e.id, {_placemark(_NO_PERIOD)} FROM entities e WHERE e.id IN (SELECT value "
+            "FROM json_each(?)) AND +e.kind = 'place' AND e.lat IS NOT NULL", [chosen]))
+        db.conn.executemany("INSERT OR REPLACE INTO export_rows VALUES (?, 'kml', ?)",
+                            [(i, xml_text(placemarks[i]) if i in placemarks else None)
+                             for i in ids])
+        return
+    db.execute("INSERT OR REPLACE INTO export_rows SELECT e.id, 'geojson', CASE WHEN "
+               f"e.kind = 'place' AND e.lat IS NOT NULL THEN {_feature(_NO_PERIOD)} END "
+               "FROM entities e WHERE e.id IN (SELECT value FROM json_each(?))", [chosen])
+
+
+@contextmanager
+def _lock_wait(db: sqlite_utils.Database, wait_ms: int | None) -> Iterator[None]:
+    if wait_ms is None:
+        yield
+        return
+    db.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def iter_mentions(db: sqlite_utils.Database, kind: str | None = None,

@@ -12,7 +12,7 @@ import sqlite_utils
 
 from ..errors import DatabaseMissing, DatabaseUnreadable
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -144,6 +144,43 @@ END;
 """
 
 
+# Schema 5: each entity's rendered export rows (a GeoJSON Feature, a CSV line, a KML
+# Placemark), so that a download reads them instead of building each one again. A row is
+# deleted by trigger as soon as anything it shows changes (the entity, its mentions, aliases
+# and co-mentions, a co-mentioned entity's name), whoever writes; store/export.py renders
+# the missing ones again and builds any still missing as it streams.
+_EXPORT_ROWS = """
+CREATE TABLE IF NOT EXISTS export_rows (
+    entity_id TEXT NOT NULL, format TEXT NOT NULL, body TEXT,
+    PRIMARY KEY (entity_id, format));
+CREATE INDEX IF NOT EXISTS export_rows_format ON export_rows(format);
+CREATE TRIGGER IF NOT EXISTS export_rows_entity_ai AFTER INSERT ON entities BEGIN
+    DELETE FROM export_rows WHERE entity_id = new.id;
+END;
+CREATE TRIGGER IF NOT EXISTS export_rows_entity_au AFTER UPDATE ON entities BEGIN
+    DELETE FROM export_rows WHERE entity_id IN (old.id, new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS export_rows_entity_renamed AFTER UPDATE OF name ON entities
+WHEN old.name IS NOT new.name BEGIN
+    DELETE FROM export_rows WHERE entity_id IN (
+        SELECT entity_id FROM co_mentions WHERE other_id = new.id);
+END;
+CREATE TRIGGER IF NOT EXISTS export_rows_entity_ad AFTER DELETE ON entities BEGIN
+    DELETE FROM export_rows WHERE entity_id = old.id OR entity_id IN (
+        SELECT entity_id FROM co_mentions WHERE other_id = old.id);
+END;
+""" + "".join(f"""
+CREATE TRIGGER IF NOT EXISTS export_rows_{table}_ai AFTER INSERT ON {table} BEGIN
+    DELETE FROM export_rows WHERE entity_id = new.entity_id;
+END;
+CREATE TRIGGER IF NOT EXISTS export_rows_{table}_au AFTER UPDATE ON {table} BEGIN
+    DELETE FROM export_rows WHERE entity_id IN (old.entity_id, new.entity_id);
+END;
+CREATE TRIGGER IF NOT EXISTS export_rows_{table}_ad AFTER DELETE ON {table} BEGIN
+    DELETE FROM export_rows WHERE entity_id = old.entity_id;
+END;""" for table in ("mentions", "aliases", "co_mentions"))
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -171,7 +208,7 @@ def _is_current(db: sqlite_utils.Database) -> bool:
     """True when the file already has this version's schema (a cheap check, so that the
     server's many read connections do not each take the write lock)."""
     tables = set(db.table_names())
-    return ({"meta", "entities_fts", "documents_fts", "rejections"} <= tables
+    return ({"meta", "entities_fts", "documents_fts", "rejections", "export_rows"} <= tables
             and get_meta(db, "schema_version") == SCHEMA_VERSION)
 
 
@@ -184,7 +221,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     _migrate(db)
     db.executescript(_INDEXES)
     search_missing = "entities_fts" not in db.table_names()
-    db.executescript(_VIEWS + _ENTITY_SEARCH)
+    db.executescript(_VIEWS + _ENTITY_SEARCH + _EXPORT_ROWS)
     if search_missing:
         db.execute(_ENTITY_SEARCH_ROWS)
     if "aliases_fts" in db.table_names():  # schema 1's alias index: entities_fts now

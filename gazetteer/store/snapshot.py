@@ -10,6 +10,7 @@ from urllib.parse import quote
 import sqlite_utils
 
 from ..errors import BadInput, DatabaseMissing, DatabaseUnreadable
+from .export import render_export_rows
 from .schema import BUSY_TIMEOUT_MS, get_meta
 
 # The whole file in one step: in WAL mode that step is a read transaction, so writers go on
@@ -35,6 +36,7 @@ def snapshot(db: sqlite_utils.Database, target: Path) -> int:
     """Write a compact copy (VACUUM INTO: defragmented, no WAL) for read-only serving;
     returns its size in bytes."""
     _refuse_existing(target)
+    render_export_rows(db)  # a snapshot is never written: its downloads read rendered rows
     db.execute("VACUUM INTO ?", [str(target)])
     return target.stat().st_size
 
