@@ -229,19 +229,18 @@ _NARROWED = re.compile(r"(?: and [A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*){0,2})
 _OPERATIONS_AFTER = re.compile(r" (?:operations|offensives?|campaign)\b")
 # The same sentence going on to call it "the entire province": "fighters in Marib helped
 # to take the entire province", "clashes in Borno spread across the state" (but not "the
-# capital of the province", which names the province a town is in).
-_REGION_ANAPHORA = re.compile(r"(?<!\bof )\bthe (?:entire |whole )?(?:province|governorate|"
-                              r"state|oblast|region)\b(?! of\b)")
-# A heading: a short line of capitalised words with no sentence's punctuation.
-_HEADING = re.compile(r"^[A-Z][\w'\u2019-]*(?:(?: | and | of |, | \(|\) )[A-Z][\w'\u2019-]*"
-                      r"){0,4}\)?$")
+# capital of the province", which names the province a town is in, nor "the state media",
+# "the state government": a noun after it makes "state" an adjective).
+_REGION_ANAPHORA = re.compile(
+    r"(?<!\bof )\bthe (?:entire |whole )?(?:province|governorate|state|oblast)\b"
+    r"(?! (?!(?:and|or|but|in|on|at|to|from|with|by|for|after|before|since|as|was|is|were|"
+    r"had|has|have|which|that|where|when|into|within|until|while)\b)[a-z])")
 
 
 def is_heading(name: str, line: str) -> bool:
-    """A section heading that is a name or a few ("Marib", "The South (Basra and
-    Maysan)"): the section is about the region, not only its capital."""
-    line = line.strip()
-    return name in line and bool(_HEADING.match(line))
+    """A section heading that is the name alone on its line ("Marib"): the section is about
+    the region, not only its capital. A dateline in capitals ("MARIB") is the town."""
+    return line.strip() == name and not name.isupper()
 
 
 _REGION_PLURALS = (r"(?:provinces|governorates|states|regions|oblasts|districts|zones|"

@@ -298,6 +298,7 @@ def test_words_around_a_bare_name_can_make_it_the_region(engine, text):
     "Taliban fighters attacked army posts in Kandahar.",
     "Fighters took Kandahar, the capital of the province.",
     "Kandahar fell in August 2021. It was the second city to fall.",
+    "Taliban fighters entered Kandahar, the state media said.",
 ])
 def test_without_such_words_a_bare_name_is_the_city(engine, text):
     assert ("Kandahar", "city", "AF") in features(engine, text)
