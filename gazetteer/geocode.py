@@ -24,7 +24,7 @@ from .fold import ascii_fold
 from .extract import PLACE_LABELS, REGION_TYPE_WORDS
 from .normalise import Resolver
 from .resolve import without_type_words
-from .types import Place, Point, Resolution, Resolved, Weights
+from .types import Candidate, Place, Point, Resolution, Resolved, Weights
 
 ADMIN_FEATURES = {"admin1", "admin2", "region", "country", "continent"}
 AREA_FEATURES = ADMIN_FEATURES | {"plain", "desert", "mountain", "river", "highway"}
@@ -179,8 +179,11 @@ REGION_CUES = (r"\b(?:provinces?|governorates?|countryside|villages|towns|rural|
 _CUED = re.compile(REGION_CUES + r"(?:\W+[\w'\u2019-]+){0,3}?\W+$", re.IGNORECASE)
 
 
-def wants_region(name: str, span_context: str, sentence: str) -> bool:
-    """True when the text reads the name as an administrative region."""
+def wants_region(name: str, span_context: str, sentence: str, at: int | None = None,
+                 line: str = "") -> bool:
+    """True when the text reads the name as an administrative region. at: where the span
+    starts in the sentence (cues are read around that occurrence only); line: the line of
+    the text it stands on (a heading)."""
     before, _, after = span_context.partition("|")
     near = f"{name.lower()} {after}"
     if any(w in near.split()[:3] for w in ("city", "town")) or before.endswith(("city of",
@@ -192,7 +195,14 @@ def wants_region(name: str, span_context: str, sentence: str) -> bool:
             or len(last_before) == 2 and last_before[1] == "of"
             and last_before[0] in REGION_TYPE_WORDS):  # "the province of Latakia"
         return True
-    return cued_as_region(name, sentence) or name in listed_as_regions(sentence)
+    if at is None:
+        return cued_as_region(name, sentence) or name in listed_as_regions(sentence)
+    said_before, said_after = sentence[:at], sentence[at + len(name):]
+    return (bool(_CUED.search(said_before[-80:])) or name in listed_as_regions(sentence)
+            or is_heading(name, line) or bool(_AREA_BRACKET.search(said_before))
+            and said_after.startswith("]") or bool(_NARROWED.match(said_after))
+            or bool(_OPERATIONS_AFTER.match(said_after))
+            or bool(_REGION_ANAPHORA.search(said_after)))
 
 
 def cued_as_region(name: str, sentence: str) -> bool:
@@ -203,6 +213,34 @@ def cued_as_region(name: str, sentence: str) -> bool:
             return True
         start = sentence.find(name, start + 1)
     return False
+
+
+# An editor's gloss on an area word or on a region's name names the area: "the eastern
+# region [Hasakah]", "a regime area [Quneitra]", "the Jazira [Hasakah]" (a gloss on a
+# person or a town is no region: "the mayor [of X]").
+_AREA_BRACKET = re.compile(r"(?:\b(?:region|area|province|governorate|coast|countryside|"
+                           r"heartlands?)|\b[Tt]he [A-Z][\w'\u2019-]+)\s*\[$")
+# A name narrowed to a place inside it is an area: "rebel gains in Marib, in particular
+# the town of Sirwah", "fighting in Kherson and Mykolaiv, especially in Snihurivka".
+_NARROWED = re.compile(r"(?: and [A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*){0,2})?,? "
+                       r"(?:in particular|particularly|especially|notably)\b")
+# A name before the word for a military effort names the area it covers: "recent Marib
+# operations", "the Kherson offensive" (as "offensives in Kherson" does, REGION_CUES).
+_OPERATIONS_AFTER = re.compile(r" (?:operations|offensives?|campaign)\b")
+# The same sentence going on to call it "the entire province": "fighters in Marib helped
+# to take the entire province", "clashes in Borno spread across the state" (but not "the
+# capital of the province", which names the province a town is in, nor "the state media",
+# "the state government": a noun after it makes "state" an adjective).
+_REGION_ANAPHORA = re.compile(
+    r"(?<!\bof )\bthe (?:entire |whole )?(?:province|governorate|state|oblast)\b"
+    r"(?! (?!(?:and|or|but|in|on|at|to|from|with|by|for|after|before|since|as|was|is|were|"
+    r"had|has|have|which|that|where|when|into|within|until|while)\b)[a-z])")
+
+
+def is_heading(name: str, line: str) -> bool:
+    """A section heading that is the name alone on its line ("Marib"): the section is about
+    the region, not only its capital. A dateline in capitals ("MARIB") is the town."""
+    return line.strip() == name and not name.isupper()
 
 
 _REGION_PLURALS = (r"(?:provinces|governorates|states|regions|oblasts|districts|zones|"
@@ -225,15 +263,20 @@ def listed_as_regions(sentence: str) -> frozenset[str]:
 
 def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution],
                  context: DocumentContext, span_context: str = "",
-                 sentence: str = "", lookup: RefLookup | None = None) -> Place | None:
-    """Pick the reading that fits the document best; None when there is no reading."""
+                 sentence: str = "", lookup: RefLookup | None = None,
+                 at: int | None = None, line: str = "") -> Place | None:
+    """Pick the reading that fits the document best; None when there is no reading.
+    at and line: where the span stands in its sentence, and its line (see wants_region)."""
     lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
     found = [(r, lookup(r.target)) for r in readings]
     rows = [(r, {**row, "curated": r.curated}) for r, row in found if row is not None]
     if not rows:
         return None
-    wants_admin = wants_region(name, span_context, sentence)
-    scored = sorted(((_fit(r, row, context, wants_admin), r, row) for r, row in rows),
+    wants_admin = wants_region(name, span_context, sentence, at, line)
+    regions = {row["country"]: row["population"] or 0 for _, row in rows
+               if row["feature"] == "admin1"}
+    scored = sorted(((_fit(r, row, context, wants_admin, _dwarfed(row, regions)), r, row)
+                     for r, row in rows),
                     key=lambda t: (-t[0][0], t[2]["ref_id"]))
     (score, why), reading, row = scored[0]
     margin = score - scored[1][0][0] if len(scored) > 1 else 1.0
@@ -248,9 +291,23 @@ HOME_BONUS = 1.2
 REGION_NAMED_BONUS = 1.5
 
 
+# A town with less than this share of the recorded population of the same-named region
+# of its country is not what the bare name means ("fighting in Guerrero" is the state, not
+# one of the villages of 1,000 people that share its name).
+DWARFED_SHARE = 0.1
+
+
+def _dwarfed(row: dict, regions: dict[str, int]) -> bool:
+    """A settlement far smaller than the same-named first-level region of its country."""
+    region = regions.get(row["country"], 0)
+    return (row["feature"] in SETTLEMENT_FEATURES and region > 0
+            and (row["population"] or 0) < DWARFED_SHARE * region)
+
+
 def _fit(reading: Resolution, row: dict, context: DocumentContext,
-         wants_admin: bool) -> tuple[float, str]:
-    """Score one reading against the document; returns (score, the reason in words)."""
+         wants_admin: bool, dwarfed: bool = False) -> tuple[float, str]:
+    """Score one reading against the document; returns (score, the reason in words);
+    dwarfed: a settlement far smaller than the same-named region (see _dwarfed)."""
     score, why = reading.score, []
     total = sum(context.countries.values())
     if total and row["country"]:
@@ -271,7 +328,7 @@ def _fit(reading: Resolution, row: dict, context: DocumentContext,
         # recorded population
         score += REGION_NAMED_BONUS
         why.append("administrative region named as such")
-    elif not wants_admin and row["feature"] in SETTLEMENT_FEATURES:
+    elif not wants_admin and row["feature"] in SETTLEMENT_FEATURES and not dwarfed:
         score += 0.5  # a populated place over a same-named hill, stream or district
         why.append("settlement")
     if row.get("curated"):
@@ -294,6 +351,78 @@ def _place_from_row(row: dict, confidence: float, reason: str) -> Place:
         precision=3 if row["feature"] in AREA_FEATURES else 2 if approximate else 1,
         reason=reason, geocoder="offline",
         status="approximate" if approximate else "resolved")
+
+
+def line_of(text: str, start: int, end: int) -> str:
+    """The line of the text a span stands on."""
+    stop = text.find("\n", end)
+    return text[text.rfind("\n", 0, start) + 1:stop if stop >= 0 else len(text)]
+
+
+# A list this long whose names the gazetteer mostly lacks is a list of villages.
+VILLAGE_LIST = 4
+_LIST_JOINS = re.compile(r",|\band\b|\bor\b")
+_NAME = r"[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*)*"
+_UNTAKEN_NAME = re.compile(rf"^{_NAME}$")
+
+
+def _list_gap(gap: str) -> int | None:
+    """The names between two list items that no span took ("Kanyamahoro, Buhumba"), or
+    None when the words between them are no list's (", said", "in the north of")."""
+    pieces = [p.strip() for p in _LIST_JOINS.split(gap)]
+    if len(pieces) < 2 or not all(not p or _UNTAKEN_NAME.match(p) for p in pieces):
+        return None
+    return sum(bool(p) for p in pieces)
+
+
+_JOIN = r"\s*(?:,|,? and|,? or)\s*"
+_NAMES_BEFORE = re.compile(rf"(?:{_NAME}{_JOIN})+$")
+_NAMES_AFTER = re.compile(rf"^(?:{_JOIN}{_NAME})+")
+
+
+def _untaken_around(text: str, first: Candidate, last: Candidate) -> int:
+    """The names no span took before the first item of a list and after its last."""
+    before = _NAMES_BEFORE.search(text[first.sent_start:first.start])
+    after = _NAMES_AFTER.match(text[last.end:last.sent_end])
+    return sum(bool(p.strip()) for m in (before, after) if m
+               for p in _LIST_JOINS.split(m.group(0)))
+
+
+def village_lists(text: str, resolved: list[Resolved]) -> set[int]:
+    """The place spans (indices) in lists of villages: runs of place names joined by
+    commas and "and" within a sentence, most of them without any reading ("occupy Kiwanja,
+    Kalengera, Nyamilima and Ruvumu"; names no span took count as such). A list names the
+    same kind of place throughout, so a district abroad is no reading of one of its names."""
+    places = sorted((r.candidate.start, i) for i, r in enumerate(resolved)
+                    if r.kind == "place")
+    runs: list[tuple[list[int], int]] = []  # (spans, names between them no span took)
+    last = None
+    for _, i in places:
+        cand = resolved[i].candidate
+        untaken = None if last is None or last.sent_start != cand.sent_start else _list_gap(
+            text[last.end:cand.start])
+        if untaken is None:
+            runs.append(([i], 0))
+        else:
+            runs[-1] = (runs[-1][0] + [i], runs[-1][1] + untaken)
+        last = cand
+    villages: set[int] = set()
+    for run, untaken in runs:
+        untaken += _untaken_around(text, resolved[run[0]].candidate,
+                                   resolved[run[-1]].candidate)
+        names = len(run) + untaken
+        unknown = untaken + sum(not resolved[i].readings for i in run)
+        if names >= VILLAGE_LIST and 2 * unknown > names:
+            villages.update(run)
+    return villages
+
+
+def previous_sentences(text: str, resolved: list[Resolved]) -> dict[int, int]:
+    """For each sentence with a span, where the sentence right before it starts, when that
+    one has a span too (nothing but white space between them)."""
+    sentences = sorted({(r.candidate.sent_start, r.candidate.sent_end) for r in resolved})
+    return {start: before for (before, end), (start, _) in zip(sentences, sentences[1:])
+            if not text[end:start].strip()}
 
 
 def fallback_place(name: str, near: Place | None,
@@ -482,6 +611,7 @@ class PlaceLocator:
         in_sentence: dict[int, list[tuple[int, Place]]] = defaultdict(list)  # located there
         listed = neighbourhoods(text, resolved)
         unplaced: list[int] = []
+        villages = village_lists(text, resolved)
         order = sorted(range(len(resolved)), key=lambda i: not resolved[i].readings)
         for i in order:  # known places first: their neighbourhoods are judged by them
             item = resolved[i]
@@ -493,22 +623,67 @@ class PlaceLocator:
             readings = self._plausible(item, context, town)
             if readings is None:
                 continue  # not a place after all
+            if i in villages:
+                readings = [r for r in readings if not self._area_abroad(r, context)]
             sentence = text[cand.sent_start:cand.sent_end]
             place = choose_place(self.db, cand.text, readings, context, cand.context,
-                                 sentence, self.refs.place)
+                                 sentence, self.refs.place, cand.start - cand.sent_start,
+                                 line_of(text, cand.start, cand.end))
             if place is not None:
                 in_sentence[cand.sent_start].append((cand.start, place))
                 places[i] = self._named(place)
             else:
                 unplaced.append(i)
+        previous = previous_sentences(text, resolved)
         for i in unplaced:  # once every place the sentences name is located
-            cand = resolved[i].candidate
-            town = _town_of(listed.get(cand.text), in_sentence)
-            places[i] = self._online(cand.text) or (
-                fallback_place(cand.text, town, "the town the report lists it a neighbourhood of")
-                if town else fallback_place(
-                    cand.text, most_specific(in_sentence[cand.sent_start], cand.start)))
+            places[i] = self._unplaced(resolved[i], context, listed, in_sentence, previous)
         return [(item, places[i]) for i, item in enumerate(resolved) if i in places]
+
+    def _unplaced(self, item: Resolved, context: DocumentContext,
+                  listed: dict[str, tuple[int, int]],
+                  in_sentence: dict[int, list[tuple[int, Place]]],
+                  previous: dict[int, int]) -> Place:
+        """A place span with no reading in the document's theatre: the online geocoder's
+        answer; else the town it is a neighbourhood of; else the most specific place its
+        sentence names; else a famous namesake ("the Lausanne talks"); else the most specific
+        place of the sentence just before (a report names the district, then its villages);
+        else unresolved."""
+        cand = item.candidate
+        town = _town_of(listed.get(cand.text), in_sentence)
+        if (online := self._online(cand.text)) is not None:
+            return online
+        if town is not None:
+            return fallback_place(cand.text, town,
+                                  "the town the report lists it a neighbourhood of")
+        near = most_specific(in_sentence[cand.sent_start], cand.start)
+        if near is not None:
+            return fallback_place(cand.text, near)
+        famous = self._famous_namesake(item, context)
+        if famous is not None:
+            return famous
+        before = previous.get(cand.sent_start)
+        return fallback_place(cand.text, None if before is None else most_specific(
+            in_sentence[before], cand.sent_start), "named in the sentence before")
+
+    def _area_abroad(self, reading: Resolution, context: DocumentContext) -> bool:
+        """A district or region outside the document's main country."""
+        row = self.refs.place(reading.target)
+        home = context.home()[:1]
+        return (row is not None and bool(home) and row["country"] not in home
+                and row["feature"] in AREA_FEATURES - {"country", "continent"})
+
+    def _famous_namesake(self, item: Resolved, context: DocumentContext) -> Place | None:
+        """A large town far from the theatre that the model tagged as a place and that the
+        text names by its own name ("the Lausanne talks" in a report on Kandahar): better
+        than no place when nothing in the text offers another."""
+        cand = item.candidate
+        if item.weak or cand.label not in PLACE_LABELS:
+            return None
+        readings = [r for r in item.readings if not r.guessed and (row := self.refs.place(
+            r.target)) is not None and row["feature"] == "city" and _notable(row)
+                    and _named_exactly(cand.text, [row["name"]])]
+        place = choose_place(self.db, cand.text, readings, context, lookup=self.refs.place)
+        return None if place is None else self._named(place)
 
     def _plausible(self, item: Resolved, context: DocumentContext,
                    town: Place | None) -> list[Resolution] | None:

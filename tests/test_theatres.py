@@ -264,3 +264,71 @@ def test_a_group_written_in_lower_case_or_opening_with_a_digit_is_found(engine):
                              "Bocaranga left five dead in the Central African Republic.")
     groups = {t: e for t, k, e, _ in found if k == "armed_group"}
     assert groups == {"anti-balaka": "ag-anti-balaka", "3R": "ag-3r-car"}
+
+
+def features(engine, text: str) -> list[tuple[str, str | None, str | None]]:
+    """(text, feature, country) of each place mention, in the text's order."""
+    ((_, found, entities),) = analyse(engine, [Document("t", text, "t", "t")])
+    places = {e.id: e.place for e in entities}
+    return [(m.text, places[m.entity_id].feature, places[m.entity_id].country)
+            for m in found if m.kind == "place" and places.get(m.entity_id)]
+
+
+def test_a_cue_makes_a_region_only_of_the_name_it_stands_before(engine):
+    """"villages in Kandahar province" says nothing of the Kandahar that follows."""
+    found = features(engine, "Taliban fighters overran villages in Kandahar province, and "
+                             "thousands of families found refuge in Kandahar.")
+    assert [f for t, f, _ in found if t.startswith("Kandahar")] == ["admin1", "city"]
+
+
+@pytest.mark.parametrize("text", [
+    "Kandahar\nIn March, Taliban fighters attacked army posts across the south.",  # heading
+    "A commander said that \u201cthe southern region [Kandahar] is within our reach.\u201d",
+    "Taliban gains in Kandahar, in particular the town of Spin Boldak, worried Kabul.",
+    "Commanders involved in recent Kandahar operations spoke to the author.",
+    "Fighters in Kandahar helped the movement to take the entire province.",
+])
+def test_words_around_a_bare_name_can_make_it_the_region(engine, text):
+    """A heading, an editor's gloss on an area word, a name narrowed to a town inside it,
+    the operations named after it, the same sentence calling it the province."""
+    assert ("Kandahar", "admin1", "AF") in features(engine, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Taliban fighters attacked army posts in Kandahar.",
+    "Fighters took Kandahar, the capital of the province.",
+    "Kandahar fell in August 2021. It was the second city to fall.",
+    "Taliban fighters entered Kandahar, the state media said.",
+])
+def test_without_such_words_a_bare_name_is_the_city(engine, text):
+    assert ("Kandahar", "city", "AF") in features(engine, text)
+
+
+def test_a_town_far_smaller_than_its_namesake_region_is_not_what_the_name_means(engine):
+    """Mexico's Guerrero state, not one of the villages of 1,000 people called Guerrero."""
+    found = features(engine, "Cartel gunmen killed six police officers in Guerrero and "
+                             "Michoac\u00e1n on Monday.")
+    assert [(f, c) for t, f, c in found] == [("admin1", "MX"), ("admin1", "MX")]
+
+
+def test_villages_a_list_names_are_not_a_district_abroad_and_lie_by_the_sentence_before(
+        engine):
+    """A list of villages the gazetteer lacks names villages throughout: the Rwandan
+    district that shares one's name is no reading of it; with no place in their own
+    sentence they are placed at the most specific place of the sentence before."""
+    text = ("Fighting went on in eastern DR Congo. The army said the front line was at "
+            "Kibumba, Nyiragongo territory. The rebels occupy Buhumba, Kanyamahoro, Kalengera, "
+            "Nyamasheke, and Kabizo, a local official said.")
+    found = located(engine, text)
+    kibumba = found["Kibumba"]
+    assert kibumba[0] == "CD"
+    assert all(found[name] == kibumba for name in ("Buhumba", "Kanyamahoro", "Nyamasheke")
+               if name in found)
+    assert found.get("Nyamasheke") == kibumba
+
+
+def test_a_famous_town_far_from_the_theatre_is_better_than_no_place(engine):
+    """Named by its own name where nothing in the text offers another reading."""
+    found = located(engine, "Taliban fighters shelled Kandahar and Lashkar Gah. The "
+                            "negotiators met at the Lausanne talks in May.")
+    assert found["Lausanne"][0] == "CH"
