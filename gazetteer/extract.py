@@ -91,12 +91,13 @@ def token_norm(text: str) -> str:
 @Language.factory("fold_norms")
 def make_fold_norms(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     def fold_norms(doc: Doc) -> Doc:
-        # one array into the Doc (what token.norm_ = ... does per token, without a Python
-        # Token object for each: setting them one by one was most of this component's time)
+        # one array into the Doc: what token.norm_ = ... does, without a Python Token
+        # object for each token
         if len(doc):
             strings = doc.vocab.strings
             norms = [strings.add(token_norm(text)) for text in words_of(doc).texts]
-            doc.from_array([NORM], numpy.array(norms, dtype=numpy.uint64).reshape(-1, 1))
+            column = numpy.array(norms, dtype=numpy.uint64).reshape(-1, 1)  # hashes: uint64
+            doc.from_array([NORM], column)  # type: ignore[arg-type]
         return doc
 
     return fold_norms
@@ -263,7 +264,7 @@ def lower_in(vocab: Vocab, words: Iterable[str]) -> str:
     """The Matcher attribute (FLAG<n>) of a lexeme flag true for these words in lower case,
     made once per vocabulary (each word's flag is computed when the word is first seen)."""
     getter = _LowerIn(frozenset(words))
-    getters = vocab.lex_attr_getters
+    getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
     bit = next((b for b in range(_FIRST_FREE_FLAG, 64) if getters.get(b) == getter), None)
     if bit is None:
         bit = next(b for b in range(_FIRST_FREE_FLAG, 64) if b not in getters)

@@ -99,9 +99,9 @@ def _engine_over(db: sqlite_utils.Database, settings: Settings,
     engine = Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, resolver, online),
                     ProvisionalIds(), _demonyms(not_entities["communities"]))
     # The model, the vocabulary, the registry and the indexes are hundreds of thousands of
-    # objects that live as long as the process: out of the collector's sight, each full
-    # collection no longer walks them all (the collector was a tenth of ingest's time
-    # outside the model). Objects are still freed when nothing refers to them.
+    # objects that live as long as the process: out of the collector's sight, its full
+    # collections no longer walk them (they took half of its 0.4 s per 300 bench documents).
+    # Objects are still freed when nothing refers to them.
     gc.freeze()
     return engine
 
