@@ -7,6 +7,7 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -115,6 +116,7 @@ def _demonyms(communities: list[str]) -> set[str]:
     return {demonym_key(n) for n in names}
 
 
+@lru_cache(maxsize=100_000)  # every span is asked about, and reports repeat names
 def demonym_key(name: str) -> str:
     """Lower case without accents or apostrophes, but not transliteration-folded: the Hema
     (a people of Ituri) must not hide Hama, which folds alike."""
