@@ -6,13 +6,17 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy
 import spacy
+from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
 
 from .acronyms import PARTICLES, long_form_start, looks_like_acronym
 from .english import DIRECTIONS, all_common_words, is_common_word
@@ -87,8 +91,13 @@ def token_norm(text: str) -> str:
 @Language.factory("fold_norms")
 def make_fold_norms(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     def fold_norms(doc: Doc) -> Doc:
-        for token, text in zip(doc, words_of(doc).texts):
-            token.norm_ = token_norm(text)
+        # one array into the Doc: what token.norm_ = ... does, without a Python Token
+        # object for each token
+        if len(doc):
+            strings = doc.vocab.strings
+            norms = [strings.add(token_norm(text)) for text in words_of(doc).texts]
+            column = numpy.array(norms, dtype=numpy.uint64).reshape(-1, 1)  # hashes: uint64
+            doc.from_array([NORM], column)  # type: ignore[arg-type]
         return doc
 
     return fold_norms
@@ -207,21 +216,26 @@ def make_outlet_names(nlp: Language, name: str) -> Callable[[Doc], Doc]:
 
 @Language.factory("armed_group_rules")
 def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    matcher = Matcher(nlp.vocab)
+    # "LOWER in a set" as lexeme flags, which the Matcher checks in C: a {"LOWER": {"IN":
+    # ...}} predicate is a Python call at every token (most of the rules' time). The
+    # pattern schema knows no FLAG<n> keys: the Matcher reads them, its validator does not.
+    matcher = Matcher(nlp.vocab, validate=False)
+    vocab = nlp.vocab
     title = {"IS_TITLE": True}
-    article = {"LOWER": {"IN": sorted(ARTICLE_WORDS)}, "OP": "*"}
-    prefix = {"LOWER": {"IN": sorted(GROUP_PREFIXES)}, "IS_TITLE": True}
+    article = {lower_in(vocab, ARTICLE_WORDS): True, "OP": "*"}
+    prefix = {lower_in(vocab, GROUP_PREFIXES): True, "IS_TITLE": True}
     matcher.add("PREFIX", [[prefix, article, title],
                            [prefix, article, title, article, title]], greedy="LONGEST")
-    type_word = {"LOWER": {"IN": sorted(GROUP_TYPE_WORDS)}, "IS_TITLE": True}
-    name_word = {"IS_TITLE": True, "LOWER": {"NOT_IN": sorted(_NOT_GROUP_NAME_WORDS)}}
+    type_word = {lower_in(vocab, GROUP_TYPE_WORDS): True, "IS_TITLE": True}
+    name_word = {"IS_TITLE": True, lower_in(vocab, _NOT_GROUP_NAME_WORDS): False}
     # "13th Division", "Third Army": LIKE_NUM takes digits with st/nd/rd/th (a REGEX on the
     # text, a Python call at every token, was 40% of the rules' time and matched no more).
     ordinal = {"LIKE_NUM": True}
     matcher.add("TYPED", [[name_word, type_word], [name_word, name_word, type_word],
                           [name_word, name_word, name_word, type_word],
                           [name_word, article, name_word, type_word],
-                          [name_word, article, name_word, {"LOWER": {"IN": ["brigade", "battalion"]}}],
+                          [name_word, article, name_word,
+                           {lower_in(vocab, {"brigade", "battalion"}): True}],
                           [ordinal, type_word]], greedy="LONGEST")
 
     def armed_group_rules(doc: Doc) -> Doc:
@@ -230,6 +244,32 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
         return doc
 
     return armed_group_rules
+
+
+@dataclass(frozen=True)
+class _LowerIn:
+    """A lexeme flag's getter: the word in lower case (spaCy's LOWER) is one of these."""
+
+    words: frozenset[str]
+
+    def __call__(self, text: str) -> bool:
+        return text.lower() in self.words
+
+
+# Lexeme flag bits below this are spaCy's own (IS_ALPHA, IS_TITLE, LIKE_NUM...).
+_FIRST_FREE_FLAG = 19
+
+
+def lower_in(vocab: Vocab, words: Iterable[str]) -> str:
+    """The Matcher attribute (FLAG<n>) of a lexeme flag true for these words in lower case,
+    made once per vocabulary (each word's flag is computed when the word is first seen)."""
+    getter = _LowerIn(frozenset(words))
+    getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
+    bit = next((b for b in range(_FIRST_FREE_FLAG, 64) if getters.get(b) == getter), None)
+    if bit is None:
+        bit = next(b for b in range(_FIRST_FREE_FLAG, 64) if b not in getters)
+        vocab.add_flag(getter, bit)
+    return f"FLAG{bit}"
 
 
 def load_nlp(model: str) -> Language:

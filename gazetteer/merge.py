@@ -187,7 +187,7 @@ def _store_batch(db: sqlite_utils.Database, batch: list[Analysed], merged: Merge
     if not batch:
         return
     chosen, aliases = _observations(batch)
-    with store.transaction(db):
+    with store.transaction(db), store.deferred_search(db):
         redirects = store.merged_ids(db)
         rejected = store.rejected_ids(db)  # a curator's rejection outlives every re-ingest
         live = sorted(i for i in chosen if i not in redirects and i not in rejected)

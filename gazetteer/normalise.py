@@ -90,6 +90,9 @@ class Resolver:
         self._group_index = FuzzyIndex(self._group_choices)
         self._place_index = FuzzyIndex(self._place_choices)
         self._cache: dict[tuple[str, str | None, bool], list[Resolution]] = {}
+        # reference rows by folded key or skeleton: names that fold alike, and one name read
+        # with and without fuzzy matching, ask for the same key (a third of the queries)
+        self._rows: dict[tuple[str, str], list[dict]] = {}
         self._countries: dict[str, CountryNames] = {}
 
     def _load_place_keys(self) -> dict[str, set[str]]:
@@ -146,7 +149,7 @@ class Resolver:
         key = fold_name(name)
         if not key:
             return []
-        rows = store.ref_places_by_key(self.db, key)
+        rows = self._places_by_key(key)
         if rows:
             return [Resolution("place", r["ref_id"], _exact_score(r),
                                "folded key" + (" (curated)" if r["curated"] else ""),
@@ -155,7 +158,7 @@ class Resolver:
         if not fuzzy:
             return []
         if len(key.replace(" ", "")) >= 5:
-            rows = [r for r in store.ref_places_by_key(self.db, skeleton(key), column="skel")
+            rows = [r for r in self._places_by_key(skeleton(key), column="skel")
                     if r["curated"]]
             hits = [Resolution("place", r["ref_id"], 0.8, f"skeleton key ~ {r['name']!r}",
                                found_by="skeleton")
@@ -169,6 +172,15 @@ class Resolver:
                                f"fuzzy {score:.0f} ~ {choice!r}", found_by="fuzzy")
                     for ref_id in sorted(self._place_keys[choice])]
         return []
+
+    def _places_by_key(self, key: str, column: str = "key") -> list[dict]:
+        """store.ref_places_by_key, remembered (the rows are only read)."""
+        rows = self._rows.get((column, key))
+        if rows is None:
+            if len(self._rows) >= RESOLVE_CACHE_SIZE:
+                self._rows.pop(next(iter(self._rows)))  # oldest first
+            rows = self._rows[(column, key)] = store.ref_places_by_key(self.db, key, column)
+        return rows
 
     def lookup_place(self, name: str, kind: str | None = "place") -> list[Resolution]:
         """Exact folded-key readings only: for words looked up because they are capitalised."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -95,9 +97,14 @@ def _engine_over(db: sqlite_utils.Database, settings: Settings,
                                         + not_entities.get("things", [])])
     online = (make_online_geocoder(db, settings.user_agent, settings.nominatim_min_delay)
               if settings.geocoder == "nominatim" else None)
-    return Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, resolver, online),
-                  ProvisionalIds(),
-                  _demonyms(not_entities["communities"]))
+    engine = Engine(settings, db, nlp, registry, resolver, PlaceLocator(db, resolver, online),
+                    ProvisionalIds(), _demonyms(not_entities["communities"]))
+    # The model, the vocabulary, the registry and the indexes are hundreds of thousands of
+    # objects that live as long as the process: out of the collector's sight, its full
+    # collections no longer walk them (they took half of its 0.4 s per 300 bench documents).
+    # Objects are still freed when nothing refers to them.
+    gc.freeze()
+    return engine
 
 
 def _demonyms(communities: list[str]) -> set[str]:
@@ -109,6 +116,7 @@ def _demonyms(communities: list[str]) -> set[str]:
     return {demonym_key(n) for n in names}
 
 
+@lru_cache(maxsize=100_000)  # every span is asked about, and reports repeat names
 def demonym_key(name: str) -> str:
     """Lower case without accents or apostrophes, but not transliteration-folded: the Hema
     (a people of Ituri) must not hide Hama, which folds alike."""

@@ -39,3 +39,48 @@ def test_read_connections_of_a_current_file_do_not_rewrite_it(tmp_path, seeded_d
     before = path.stat().st_mtime_ns
     store.close(store.open_db(path, create=False))
     assert path.stat().st_mtime_ns == before
+
+
+# The entity search triggers of schema 4: every insert rebuilt the entity's row at once.
+_SCHEMA_4_ROW = """
+    DELETE FROM entities_fts WHERE rowid = (SELECT rowid FROM entities WHERE id = {ref});
+    INSERT INTO entities_fts (rowid, name, aliases, keys)
+        SELECT e.rowid, e.name,
+               (SELECT group_concat(a.name, ' | ') FROM aliases a WHERE a.entity_id = e.id),
+               (SELECT group_concat(a.key, ' | ') FROM aliases a WHERE a.entity_id = e.id)
+        FROM entities e WHERE e.id = {ref};"""
+_SCHEMA_4_TRIGGERS = {"entities_fts_ai": ("INSERT ON entities", "new.id"),
+                      "entities_fts_au": ("UPDATE OF name ON entities", "new.id"),
+                      "aliases_search_ai": ("INSERT ON aliases", "new.entity_id")}
+
+
+def _downgrade_to_schema_4(path):
+    conn = sqlite3.connect(path)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                "AND name LIKE '%_deferred'").fetchall():
+        conn.execute(f'DROP TRIGGER "{name}"')
+    for name, (event, ref) in _SCHEMA_4_TRIGGERS.items():
+        conn.execute(f"DROP TRIGGER {name}")
+        conn.execute(f"CREATE TRIGGER {name} AFTER {event} BEGIN "
+                     f"{_SCHEMA_4_ROW.format(ref=ref)} END")
+    conn.execute("DROP TABLE search_pending")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+
+
+def test_a_schema_4_file_migrates_to_deferrable_search_triggers(tmp_path, seeded_db):
+    path = tmp_path / "schema4.db"
+    shutil.copy(seeded_db, path)
+    _downgrade_to_schema_4(path)
+    db = store.open_db(path, create=False)  # a reader migrates too
+    assert store.get_meta(db, "schema_version") == store.SCHEMA_VERSION
+    triggers = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"))
+    for name in _SCHEMA_4_TRIGGERS:
+        assert "search_deferred" in triggers[name] and f"{name}_deferred" in triggers
+    with store.transaction(db), store.deferred_search(db):  # a batch, then a single write
+        store.add_alias(db, "gn-169023", "Jisr Esh-Shoghour", "observed")
+    store.add_alias(db, "gn-169023", "Djisr Choghour", "curated")
+    for q in ("jisr esh shoghour", "djisr choghour", "jesr shughur"):
+        rows, _ = store.list_entities(db, q=q)
+        assert [r["id"] for r in rows] == ["gn-169023"], q

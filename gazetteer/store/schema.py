@@ -119,20 +119,37 @@ _ENTITY_SEARCH_ROWS = """
 _ENTITY_SEARCH_ROW = ("""
     DELETE FROM entities_fts WHERE rowid = (SELECT rowid FROM entities WHERE id = {ref});"""
                       + _ENTITY_SEARCH_ROWS + " WHERE e.id = {ref};")
+# Schema 5: a batch writer defers the rebuilds (deferred_search): while the meta row below
+# is there, which is only ever inside the writer's own transaction, the insert triggers note
+# the entity in search_pending instead, and its row is rebuilt once, when the batch ends
+# (rebuilding it after each alias was a third of ingest's time outside the model).
+_DEFERRED = "EXISTS (SELECT 1 FROM meta WHERE key = 'search_deferred')"
+_SEARCH_PENDING = """
+CREATE TABLE IF NOT EXISTS search_pending (entity_id TEXT PRIMARY KEY) WITHOUT ROWID;"""
+# The triggers schema 5 replaced (the migration drops them; ensure_schema makes them anew).
+_DEFERRABLE_TRIGGERS = ("entities_fts_ai", "entities_fts_au", "aliases_search_ai")
+
+
+def _deferrable_trigger(name: str, event: str, ref: str) -> str:
+    """Two triggers on one event: the row rebuilt now, or the entity noted for later."""
+    return f"""
+CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} WHEN NOT {_DEFERRED} BEGIN
+    {_ENTITY_SEARCH_ROW.format(ref=ref)}
+END;
+CREATE TRIGGER IF NOT EXISTS {name}_deferred AFTER {event} WHEN {_DEFERRED} BEGIN
+    INSERT OR IGNORE INTO search_pending VALUES ({ref});
+END;"""
+
+
 _ENTITY_SEARCH = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS entities_fts USING fts5(
     name, aliases, keys, tokenize = 'unicode61 remove_diacritics 2');
-CREATE TRIGGER IF NOT EXISTS entities_fts_ai AFTER INSERT ON entities BEGIN
-    {_ENTITY_SEARCH_ROW.format(ref="new.id")}
-END;
-CREATE TRIGGER IF NOT EXISTS entities_fts_au AFTER UPDATE OF name ON entities BEGIN
-    {_ENTITY_SEARCH_ROW.format(ref="new.id")}
-END;
+{_SEARCH_PENDING}
+{_deferrable_trigger("entities_fts_ai", "INSERT ON entities", "new.id")}
+{_deferrable_trigger("entities_fts_au", "UPDATE OF name ON entities", "new.id")}
+{_deferrable_trigger("aliases_search_ai", "INSERT ON aliases", "new.entity_id")}
 CREATE TRIGGER IF NOT EXISTS entities_fts_ad AFTER DELETE ON entities BEGIN
     DELETE FROM entities_fts WHERE rowid = old.rowid;
-END;
-CREATE TRIGGER IF NOT EXISTS aliases_search_ai AFTER INSERT ON aliases BEGIN
-    {_ENTITY_SEARCH_ROW.format(ref="new.entity_id")}
 END;
 CREATE TRIGGER IF NOT EXISTS aliases_search_ad AFTER DELETE ON aliases BEGIN
     {_ENTITY_SEARCH_ROW.format(ref="old.entity_id")}
@@ -246,6 +263,8 @@ def _migrate(db: sqlite_utils.Database) -> None:
         db.add_foreign_keys([fk for fk in _FOREIGN_KEYS if not _has_foreign_key(db, fk[0], fk[1])])
     if version in ("1", "2"):
         _migrate_to_3(db)
+    for trigger in _DEFERRABLE_TRIGGERS:  # schema 5's versions are made by ensure_schema
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     set_meta(db, "schema_version", SCHEMA_VERSION)
 
 
@@ -323,6 +342,33 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
             db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@contextmanager
+def deferred_search(db: sqlite_utils.Database) -> Iterator[None]:
+    """Inside a transaction: the search rows of the entities the block inserts, renames or
+    gives aliases are rebuilt once, when it ends, not after each alias (the same rows, as
+    the triggers would have left them). Nested blocks join the outer one."""
+    if not db.conn.in_transaction:
+        raise RuntimeError("deferred_search needs an open transaction")
+    if get_meta(db, "search_deferred") is not None:
+        yield
+        return
+    set_meta(db, "search_deferred", "1")
+    try:
+        yield
+    finally:  # on an error too: the flag must never outlive the block, even if committed
+        if db.conn.in_transaction:  # SQLite rolled back itself otherwise, the flag with it
+            _rebuild_pending_search_rows(db)
+
+
+def _rebuild_pending_search_rows(db: sqlite_utils.Database) -> None:
+    pending = "SELECT entity_id FROM search_pending"
+    db.execute(f"DELETE FROM entities_fts WHERE rowid IN "
+               f"(SELECT rowid FROM entities WHERE id IN ({pending}))")
+    db.execute(_ENTITY_SEARCH_ROWS + f" WHERE e.id IN ({pending})")
+    db.execute("DELETE FROM search_pending")
+    db.execute("DELETE FROM meta WHERE key = 'search_deferred'")
 
 
 # ---- meta ---------------------------------------------------------------------------------

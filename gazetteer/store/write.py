@@ -13,7 +13,7 @@ from ..types import Document, Entity, Mention
 from .derived import note_seen, refresh_co_mentions, sentence_number
 from .read import merged_ids
 from .revise import with_overrides, without_rejected
-from .schema import now, transaction
+from .schema import deferred_search, now, transaction
 
 def document_exists(db: sqlite_utils.Database, document_id: str) -> bool:
     return db.execute("SELECT 1 FROM documents WHERE id = ?", [document_id]).fetchone() is not None
@@ -45,8 +45,8 @@ def save_document(db: sqlite_utils.Database, doc: Document, mentions: list[Menti
 def save_documents(db: sqlite_utils.Database,
                    analysed: list[tuple[Document, list[Mention], list[Entity]]]) -> None:
     """Store a batch of analysed documents in one transaction (one flush of the search
-    index per batch, not per document)."""
-    with transaction(db):
+    index per batch, not per document; each entity's search row rebuilt once)."""
+    with transaction(db), deferred_search(db):
         for doc, mentions, entities in analysed:
             save_document(db, doc, mentions, entities)
 
