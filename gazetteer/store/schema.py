@@ -12,7 +12,7 @@ import sqlite_utils
 
 from ..errors import DatabaseMissing, DatabaseUnreadable
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = """
@@ -119,14 +119,14 @@ _ENTITY_SEARCH_ROWS = """
 _ENTITY_SEARCH_ROW = ("""
     DELETE FROM entities_fts WHERE rowid = (SELECT rowid FROM entities WHERE id = {ref});"""
                       + _ENTITY_SEARCH_ROWS + " WHERE e.id = {ref};")
-# Schema 5: a batch writer defers the rebuilds (deferred_search): while the meta row below
+# Schema 6: a batch writer defers the rebuilds (deferred_search): while the meta row below
 # is there, which is only ever inside the writer's own transaction, the insert triggers note
 # the entity in search_pending instead, and its row is rebuilt once, when the batch ends
 # (rebuilding it after each alias was a third of ingest's time outside the model).
 _DEFERRED = "EXISTS (SELECT 1 FROM meta WHERE key = 'search_deferred')"
 _SEARCH_PENDING = """
 CREATE TABLE IF NOT EXISTS search_pending (entity_id TEXT PRIMARY KEY) WITHOUT ROWID;"""
-# The triggers schema 5 replaced (the migration drops them; ensure_schema makes them anew).
+# The triggers schema 6 replaced (the migration drops them; ensure_schema makes them anew).
 _DEFERRABLE_TRIGGERS = ("entities_fts_ai", "entities_fts_au", "aliases_search_ai")
 
 
@@ -263,7 +263,7 @@ def _migrate(db: sqlite_utils.Database) -> None:
         db.add_foreign_keys([fk for fk in _FOREIGN_KEYS if not _has_foreign_key(db, fk[0], fk[1])])
     if version in ("1", "2"):
         _migrate_to_3(db)
-    for trigger in _DEFERRABLE_TRIGGERS:  # schema 5's versions are made by ensure_schema
+    for trigger in _DEFERRABLE_TRIGGERS:  # schema 6's versions are made by ensure_schema
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     set_meta(db, "schema_version", SCHEMA_VERSION)
 
