@@ -313,34 +313,38 @@ def _unrendered(db: sqlite_utils.Database, fmt: str, after: str) -> list[str]:
         [after, fmt, RENDER_CHUNK])]
 
 
-_NO_PERIOD = _Scope("", "e.id IN (SELECT value FROM json_each(?))", "", [])
+# The entities a JSON array of ids lists (the statement's one parameter), with no period.
+_LISTED = _Scope("", "e.id IN (SELECT value FROM json_each(?))", "", [])
 
 
 def _render(db: sqlite_utils.Database, fmt: str, ids: list[str]) -> None:
     """Store the format's rows of these entities: null where the format holds none of them
     (an armed group or an unlocated place in a map format)."""
-    chosen = json.dumps(ids)
-    if fmt == "csv":
-        lines: dict[str, str] = {}
-        for kind in ("place", "armed_group"):
-            columns = ", ".join(_csv_columns(_NO_PERIOD, kind))
-            lines.update((row[0], csv_line(row[1:])) for row in db.execute(
-                f"SELECT e.id, {columns} FROM entities e WHERE e.id IN "
-                "(SELECT value FROM json_each(?)) AND +e.kind = ?", [chosen, kind]))
-        db.conn.executemany("INSERT OR REPLACE INTO export_rows VALUES (?, 'csv', ?)",
-                            [(i, lines.get(i)) for i in ids])
+    if fmt == "geojson":  # SQLite builds it all: no row passes through Python
+        db.execute("INSERT OR REPLACE INTO export_rows SELECT e.id, 'geojson', CASE WHEN "
+                   f"e.kind = 'place' AND e.lat IS NOT NULL THEN {_feature(_LISTED)} END "
+                   f"FROM entities e WHERE {_LISTED.where}", [json.dumps(ids)])
         return
-    if fmt == "kml":
-        placemarks = dict(db.execute(
-            f"SELECT e.id, {_placemark(_NO_PERIOD)} FROM entities e WHERE e.id IN (SELECT value "
-            "FROM json_each(?)) AND +e.kind = 'place' AND e.lat IS NOT NULL", [chosen]))
-        db.conn.executemany("INSERT OR REPLACE INTO export_rows VALUES (?, 'kml', ?)",
-                            [(i, xml_text(placemarks[i]) if i in placemarks else None)
-                             for i in ids])
-        return
-    db.execute("INSERT OR REPLACE INTO export_rows SELECT e.id, 'geojson', CASE WHEN "
-               f"e.kind = 'place' AND e.lat IS NOT NULL THEN {_feature(_NO_PERIOD)} END "
-               "FROM entities e WHERE e.id IN (SELECT value FROM json_each(?))", [chosen])
+    # a CSV line is made by Python's csv writer, a Placemark loses XML-invalid characters
+    rows = _csv_bodies(db, ids) if fmt == "csv" else _kml_bodies(db, ids)
+    db.conn.executemany("INSERT OR REPLACE INTO export_rows VALUES (?, ?, ?)",
+                        [(i, fmt, rows.get(i)) for i in ids])
+
+
+def _csv_bodies(db: sqlite_utils.Database, ids: list[str]) -> dict[str, str]:
+    lines: dict[str, str] = {}
+    for kind in ("place", "armed_group"):  # each kind has its own columns
+        columns = ", ".join(_csv_columns(_LISTED, kind))
+        lines.update((row[0], csv_line(row[1:])) for row in db.execute(
+            f"SELECT e.id, {columns} FROM entities e WHERE {_LISTED.where} AND +e.kind = ?",
+            [json.dumps(ids), kind]))
+    return lines
+
+
+def _kml_bodies(db: sqlite_utils.Database, ids: list[str]) -> dict[str, str]:
+    return {entity_id: xml_text(placemark) for entity_id, placemark in db.execute(
+        f"SELECT e.id, {_placemark(_LISTED)} FROM entities e WHERE {_LISTED.where} "
+        "AND +e.kind = 'place' AND e.lat IS NOT NULL", [json.dumps(ids)])}
 
 
 @contextmanager
