@@ -22,7 +22,7 @@ from huey import RedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.exceptions import HueyException, ResultTimeout, TaskException, TaskTimeout
 
-from . import faults
+from . import faults, store
 from .config import Settings
 from .errors import ExtractTimedOut, GazetteerError
 from .store import now
@@ -213,7 +213,10 @@ class JobQueue:
 
         engine = self.engine()
         with self._lock:
-            return ingest_document(engine, doc)
+            created, mentions = ingest_document(engine, doc)
+            # rendered here, the report's entities are read, not rebuilt, by the next download
+            store.render_export_rows(engine.db, {m.entity_id for m in mentions})
+            return created, mentions
 
     def _run_extract(self, doc: Document, task=None) -> dict:
         from dataclasses import replace as with_changes

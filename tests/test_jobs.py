@@ -12,6 +12,7 @@ import time
 import pytest
 
 from bench.common import stop
+from gazetteer import store
 from gazetteer.jobs import queue_path
 from gazetteer.web import create_app
 
@@ -235,3 +236,14 @@ def test_a_job_runs_through_the_redis_queue_with_a_real_worker(db_copy, tmp_path
     document = client.get(done["links"]["document"]).get_json()
     assert document["text"] == REPORT and len(document["mentions"]) == done["mentions"]
     assert not queue_path(db_copy).exists()
+
+
+def test_a_done_job_leaves_its_entities_export_rows_rendered(db_copy, shared_nlp):
+    client = writable_app(db_copy, shared_nlp, API_TOKEN=TOKEN).test_client()
+    with store.transaction(db := store.open_db(db_copy)):
+        db.execute("DELETE FROM export_rows")
+    body = client.post("/api/documents", json={"text": REPORT}, headers=AUTH).get_json()
+    named = sorted({m["entity_id"] for m in body["mentions"]})
+    rendered = db.execute("SELECT entity_id, count(*) FROM export_rows GROUP BY entity_id "
+                          "ORDER BY entity_id").fetchall()
+    assert named and rendered == [(i, len(store.FORMATS)) for i in named]

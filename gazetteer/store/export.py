@@ -8,7 +8,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -267,10 +267,29 @@ def _bodies(db: sqlite_utils.Database, fmt: str, scope: _Scope, body: str,
     return (row[0] if row[0] is not None else finish(row[1]) for row in rows)
 
 
-def render_export_rows(db: sqlite_utils.Database) -> None:
-    """Render every entity's missing export rows (before a snapshot is published)."""
+def render_export_rows(db: sqlite_utils.Database,
+                       entity_ids: Collection[str] | None = None) -> None:
+    """Render the missing export rows of these entities, or of every entity when None (a
+    snapshot before it is copied; a job's entities once its report is stored, so that the
+    next download only reads). Best effort, as for a download."""
     for fmt in FORMATS:
-        _render_missing(db, fmt, wait_ms=None)
+        if entity_ids is None:
+            _render_missing(db, fmt, wait_ms=None)
+        elif entity_ids:
+            _render_listed(db, fmt, sorted(entity_ids))
+
+
+def _render_listed(db: sqlite_utils.Database, fmt: str, ids: list[str]) -> None:
+    try:
+        with transaction(db):
+            missing = [row[0] for row in db.execute(
+                "SELECT e.id FROM entities e WHERE e.id IN (SELECT value FROM json_each(?)) "
+                "AND NOT EXISTS (SELECT 1 FROM export_rows x WHERE x.entity_id = e.id AND "
+                "x.format = ?)", [json.dumps(ids), fmt])]
+            if missing:
+                _render(db, fmt, missing)
+    except sqlite3.OperationalError as exc:
+        log.info("export rows not rendered (%s): the next download builds them", exc)
 
 
 def _render_missing(db: sqlite_utils.Database, fmt: str, wait_ms: int | None = RENDER_LOCK_WAIT_MS
