@@ -1,0 +1,94 @@
+"""`python -m bench.ingest_cpu [--docs 300] [--repeats 5]`: the steadier ingest measure, in
+processor time (`time.process_time`) of this process, which the load of a shared machine moves
+far less than wall-clock time:
+
+1. `run()` over the first N bench documents against bare `nlp.pipe` of the same texts, the
+   second of two passes (the first fills the model's and the tokenizer's caches);
+2. storing those documents, analysed once, through the merge into fresh copies of the
+   reference, side by side: as the schema has it, without schema 5's export_rows triggers,
+   and with a larger batch per transaction (medians of the repeats, variants taking turns).
+Variants 2 only measure: the stored schema and the batch size stay as they are."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from gazetteer import merge, store
+from gazetteer.pipeline import SAVE_BATCH, Analysed, analyse_each, open_engine, run
+from gazetteer.sources import Skipped, read_paths
+from gazetteer.types import Document
+
+from .common import fresh_copy, reference_db, settings_for
+from .ingest import bare_nlp, corpus_folder
+
+CORPUS_SIZE = 1_000
+LARGE_BATCH = 150
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest_cpu", description=__doc__)
+    parser.add_argument("--docs", type=int, default=300, help="bench documents (of 1,000)")
+    parser.add_argument("--repeats", type=int, default=5, help="turns of the storing variants")
+    args = parser.parse_args()
+    reference = reference_db()
+    folder = _corpus(reference)
+    docs = [d for d in read_paths(sorted(folder.glob("*.txt"))[:args.docs], 10**8, False)
+            if isinstance(d, Document)]
+    engine = open_engine(settings_for(fresh_copy(reference, "cpu-load.db"), workers=1))
+    bare = bare_nlp(engine.settings.spacy_model, engine.nlp.pipe_names)
+    texts, batch = [d.text for d in docs], engine.settings.batch_size
+    for number in (1, 2):
+        start = time.process_time()
+        sum(1 for _ in bare.pipe(texts, batch_size=batch))
+        bare_s = time.process_time() - start
+        ours = open_engine(settings_for(fresh_copy(reference, "cpu-run.db"), workers=1),
+                           nlp=engine.nlp)
+        start = time.process_time()
+        report = run(ours, docs)
+        ours_s = time.process_time() - start
+        assert len(report.added) == len(docs), report
+        ours.db.conn.close()
+        print(f"pass {number}: run() {ours_s:.2f} s, bare nlp.pipe {bare_s:.2f} s, "
+              f"ratio {bare_s / ours_s:.2f}x ({len(docs)} documents, processor time)", flush=True)
+    analysed = [a for a in analyse_each(engine, docs) if not isinstance(a, Skipped)]
+    _storing(reference, analysed, engine.settings.fuzzy_threshold, args.repeats)
+
+
+def _corpus(reference: Path) -> Path:
+    folder = corpus_folder(CORPUS_SIZE)
+    if not folder.is_dir():
+        from .__main__ import _corpus as write, _pools
+
+        write(CORPUS_SIZE, _pools(reference))
+    return folder
+
+
+STORING_VARIANTS = {"as stored (batch 50)": ("", SAVE_BATCH),
+                    "without export_rows triggers": ("export_rows_%", SAVE_BATCH),
+                    f"batch {LARGE_BATCH}": ("", LARGE_BATCH)}
+
+
+def _storing(reference: Path, analysed: list[Analysed], threshold: float, repeats: int) -> None:
+    seconds: dict[str, list[float]] = {name: [] for name in STORING_VARIANTS}
+    for _ in range(repeats):
+        for name, (dropped, batch) in STORING_VARIANTS.items():
+            db = store.open_db(fresh_copy(reference, "cpu-store.db"))
+            for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                         "AND name LIKE ?", [dropped]).fetchall():
+                db.execute(f"DROP TRIGGER {trigger}")
+            start = time.process_time()
+            merge.fold(db, [merge.MemoryShard(analysed)], threshold, batch)
+            seconds[name].append(time.process_time() - start)
+            db.conn.close()
+    base = statistics.median(seconds["as stored (batch 50)"])
+    for name, values in seconds.items():
+        value = statistics.median(values)
+        print(f"storing {len(analysed)} documents, {name}: median {value:.2f} s "
+              f"(of {', '.join(f'{v:.2f}' for v in values)}), {value / base:.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
