@@ -246,8 +246,12 @@ def is_heading(name: str, line: str) -> bool:
 _REGION_PLURALS = (r"(?:provinces|governorates|states|regions|oblasts|districts|zones|"
                    r"counties|prefectures|townships|territories|departments)")
 _ITEM = r"[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*){0,3}"
-_LISTS = re.compile(rf"\b{_REGION_PLURALS} of ((?:{_ITEM}, )*{_ITEM}(?:,? and {_ITEM})?)"
-                    rf"|((?:{_ITEM}, )*{_ITEM},? and {_ITEM}) {_REGION_PLURALS}\b")
+# At most MAX_LISTED items before the last: an unbounded list was tried again from each of
+# its names, quadratic in a sentence-long list of names.
+MAX_LISTED = 30
+_LISTS = re.compile(rf"\b{_REGION_PLURALS} of ((?:{_ITEM}, ){{0,{MAX_LISTED}}}{_ITEM}"
+                    rf"(?:,? and {_ITEM})?)"
+                    rf"|((?:{_ITEM}, ){{0,{MAX_LISTED}}}{_ITEM},? and {_ITEM}) {_REGION_PLURALS}\b")
 _LIST_SEPARATOR = re.compile(r",? and |, ")
 
 
@@ -354,9 +358,14 @@ def _place_from_row(row: dict, confidence: float, reason: str) -> Place:
 
 
 def line_of(text: str, start: int, end: int) -> str:
-    """The line of the text a span stands on."""
-    stop = text.find("\n", end)
-    return text[text.rfind("\n", 0, start) + 1:stop if stop >= 0 else len(text)]
+    """The line of the text a span stands on, cut LINE_REACH characters either side of it
+    (a heading is short; reading a whole line of a report on one line was quadratic)."""
+    low, high = max(0, start - LINE_REACH), min(len(text), end + LINE_REACH)
+    before, after = text.rfind("\n", low, start), text.find("\n", end, high)
+    return text[before + 1 if before >= 0 else low:after if after >= 0 else high]
+
+
+LINE_REACH = 200
 
 
 # A list this long whose names the gazetteer mostly lacks is a list of villages.
@@ -380,10 +389,16 @@ _NAMES_BEFORE = re.compile(rf"(?:{_NAME}{_JOIN})+$")
 _NAMES_AFTER = re.compile(rf"^(?:{_JOIN}{_NAME})+")
 
 
+LIST_REACH = 300
+
+
 def _untaken_around(text: str, first: Candidate, last: Candidate) -> int:
     """The names no span took before the first item of a list and after its last."""
-    before = _NAMES_BEFORE.search(text[first.sent_start:first.start])
-    after = _NAMES_AFTER.match(text[last.end:last.sent_end])
+    # within LIST_REACH characters: searched over a whole sentence-long list, the names
+    # before it took time quadratic in the sentence
+    before = _NAMES_BEFORE.search(text[max(first.sent_start, first.start - LIST_REACH):
+                                       first.start])
+    after = _NAMES_AFTER.match(text[last.end:min(last.sent_end, last.end + LIST_REACH)])
     return sum(bool(p.strip()) for m in (before, after) if m
                for p in _LIST_JOINS.split(m.group(0)))
 

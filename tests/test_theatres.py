@@ -7,6 +7,7 @@ import pytest
 
 from gazetteer.acronyms import initials_match, long_form_start, looks_like_acronym
 from gazetteer.english import all_common_words, is_common_word
+from gazetteer.geocode import LINE_REACH, MAX_LISTED, line_of, listed_as_regions
 from gazetteer.pipeline import analyse
 from gazetteer.types import Document
 
@@ -332,3 +333,22 @@ def test_a_famous_town_far_from_the_theatre_is_better_than_no_place(engine):
     found = located(engine, "Taliban fighters shelled Kandahar and Lashkar Gah. The "
                             "negotiators met at the Lausanne talks in May.")
     assert found["Lausanne"][0] == "CH"
+
+
+def test_a_heading_is_read_from_a_short_reach_of_its_line():
+    """A report on one long line is not read whole for each of its names."""
+    line = "Marwa " + "x" * 10_000
+    assert line_of(line, 0, 5).startswith("Marwa") and len(line_of(line, 0, 5)) <= 5 + LINE_REACH
+    assert line_of("Intro.\nKandahar\nBody text.", 7, 15) == "Kandahar"
+    middle = "a" * 5_000 + " Kandahar " + "b" * 5_000
+    assert len(line_of(middle, 5_001, 5_009)) <= 8 + 2 * LINE_REACH
+
+
+def test_lists_of_regions_are_found_and_a_sentence_long_list_is_bounded():
+    sentence = ("Fighting spread in Helmand and Kandahar provinces, the provinces of Zabul, Ghazni "
+                "and Paktika, and Zamfara, Sokoto and Katsina states.")
+    assert listed_as_regions(sentence) == {"Helmand", "Kandahar", "Zabul", "Ghazni", "Paktika",
+                                           "Zamfara", "Sokoto", "Katsina"}
+    names = [f"Village{i}" for i in range(200)]
+    found = listed_as_regions(", ".join(names) + " and Lastone districts")
+    assert "Lastone" in found and len(found) <= MAX_LISTED + 2
