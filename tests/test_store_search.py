@@ -14,12 +14,15 @@ SHUGHOUR = "gn-169023"  # Jisr al-Shughour, in the seeded store
 
 
 def _write_a_batch(db) -> None:
-    """What an ingest batch does to the index: a new entity with aliases, new aliases of a
-    stored one, and a stored one renamed."""
+    """What an ingest batch does to the index: a new entity with aliases, then renamed, new
+    aliases of a stored one, and a stored one renamed."""
     store.upsert_entity(db, Entity("group-x-liwa-test", "armed_group", "Liwa Qamar Test",
                                    "liwa qamar test",
                                    aliases=[("Liwa Qamar Test", "observed"),
                                             ("Lewa Kamar Test", "observed")]))
+    # the same entity again in the batch, renamed: an upsert's update of a pending entity
+    store.upsert_entity(db, Entity("group-x-liwa-test", "armed_group", "Liwa Qamar Test Brigade",
+                                   "liwa qamar test"))
     store.add_aliases(db, SHUGHOUR, [("Jisr Esh-Shoghour", "observed"),
                                      ("Jisr ash-Shugur", "observed")])
     renamed = db.execute("SELECT id, kind, key FROM entities WHERE id != ? AND kind = 'place' "

@@ -131,13 +131,15 @@ _DEFERRABLE_TRIGGERS = ("entities_fts_ai", "entities_fts_au", "aliases_search_ai
 
 
 def _deferrable_trigger(name: str, event: str, ref: str) -> str:
-    """Two triggers on one event: the row rebuilt now, or the entity noted for later."""
+    """Two triggers on one event: the row rebuilt now, or the entity noted for later (once:
+    not by INSERT OR IGNORE, whose IGNORE an upsert's own conflict handling overrides)."""
     return f"""
 CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} WHEN NOT {_DEFERRED} BEGIN
     {_ENTITY_SEARCH_ROW.format(ref=ref)}
 END;
 CREATE TRIGGER IF NOT EXISTS {name}_deferred AFTER {event} WHEN {_DEFERRED} BEGIN
-    INSERT OR IGNORE INTO search_pending VALUES ({ref});
+    INSERT INTO search_pending SELECT {ref} WHERE NOT EXISTS (
+        SELECT 1 FROM search_pending WHERE entity_id = {ref});
 END;"""
 
 
@@ -265,6 +267,7 @@ def _migrate(db: sqlite_utils.Database) -> None:
         _migrate_to_3(db)
     for trigger in _DEFERRABLE_TRIGGERS:  # schema 6's versions are made by ensure_schema
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}_deferred")
     set_meta(db, "schema_version", SCHEMA_VERSION)
 
 
