@@ -79,6 +79,19 @@ def seeded_copy(tmp_path, seeded_db) -> Path:
     return path
 
 
+def downgrade(conn: sqlite3.Connection, version: str, triggers: tuple[str, ...] = (),
+              tables: tuple[str, ...] = ()) -> None:
+    """Make a copy look as an older schema wrote it: drop the triggers whose names match the
+    LIKE patterns, then the tables, and set the schema version (the caller commits)."""
+    for pattern in triggers:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                    "AND name LIKE ?", [pattern]).fetchall():
+            conn.execute(f'DROP TRIGGER "{name}"')
+    for table in tables:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [version])
+
+
 # What two ingests must agree on, table by table (the cluster and crash tests compare them).
 STORED_CONTENT = {"documents": "id, title, source, text, chars",
                   "entities": "id, kind, name, key, lat, lon, geonameid, country, admin1, "

@@ -14,7 +14,7 @@ from gazetteer.formats import MentionSelection, Selection
 from gazetteer.pipeline import ingest_document
 from gazetteer.sources.files import make_document
 
-from .conftest import make_engine
+from .conftest import downgrade, make_engine
 
 SELECTIONS = [Selection(), Selection(kind="armed_group"), Selection(country="SY"),
               Selection(bbox=(35.0, 34.0, 38.0, 37.0)), Selection(group="ag-nusra-front")]
@@ -156,11 +156,7 @@ def test_a_read_only_file_is_downloaded_without_rendering(db, seeded_copy, tmp_p
 def test_a_schema_4_file_gains_the_rendered_rows(seeded_copy):
     before = downloads(store.open_db(seeded_copy))
     conn = sqlite3.connect(seeded_copy)
-    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-                                   "name LIKE 'export_rows%'").fetchall():
-        conn.execute(f"DROP TRIGGER {trigger}")
-    conn.execute("DROP TABLE export_rows")
-    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    downgrade(conn, "4", triggers=("export_rows%",), tables=("export_rows",))
     conn.commit()
     conn.close()
     db = store.open_db(seeded_copy, create=False)  # a reader migrates too

@@ -19,7 +19,7 @@ from gazetteer.pipeline import run
 from gazetteer.sources import Skipped, make_document, with_published
 from gazetteer.web import create_app
 from bench.common import store_named_often
-from tests.conftest import make_engine, writable_app
+from tests.conftest import downgrade, make_engine, writable_app
 from tests.test_sources import (ARTICLE, BOILERPLATE, JSON_LD, REPORT_PDF, news_page,  # noqa: F401
                                 site)
 
@@ -311,15 +311,11 @@ def _downgrade_to_schema_2(path):
     """What a schema-2 file looks like: no co-mention table, none of schema 3's columns (nor
     schema 5's rendered export rows)."""
     conn = sqlite3.connect(path)
-    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-                                   "name LIKE 'export_rows%'").fetchall():
-        conn.execute(f"DROP TRIGGER {trigger}")
-    conn.execute("DROP TABLE export_rows")
+    downgrade(conn, "2", triggers=("export_rows%",), tables=("export_rows", "co_mentions"))
     conn.executescript("""
-        DROP TABLE co_mentions; DROP INDEX mentions_sentence; DROP INDEX documents_published;
+        DROP INDEX mentions_sentence; DROP INDEX documents_published;
         ALTER TABLE mentions DROP COLUMN page; ALTER TABLE mentions DROP COLUMN sentence_no;
-        ALTER TABLE entities DROP COLUMN first_seen; ALTER TABLE entities DROP COLUMN last_seen;
-        UPDATE meta SET value = '2' WHERE key = 'schema_version';""")
+        ALTER TABLE entities DROP COLUMN first_seen; ALTER TABLE entities DROP COLUMN last_seen;""")
     for column in ("url", "published", "published_source", "site_name", "author", "language",
                    "pages"):
         conn.execute(f"ALTER TABLE documents DROP COLUMN {column}")

@@ -8,15 +8,13 @@ import sqlite3
 from gazetteer import store
 from gazetteer.web import create_app
 
+from .conftest import downgrade
+
 
 def _downgrade_to_schema_1(path):
     """What a schema-1 file looks like: no entity search index, version 1."""
     conn = sqlite3.connect(path)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                "AND name LIKE '%search%' OR name LIKE 'entities_fts%'").fetchall():
-        conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
-    conn.execute("DROP TABLE IF EXISTS entities_fts")
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    downgrade(conn, "1", triggers=("%search%", "entities_fts%"), tables=("entities_fts",))
     conn.commit()
     conn.close()
 
@@ -56,15 +54,11 @@ _SCHEMA_4_TRIGGERS = {"entities_fts_ai": ("INSERT ON entities", "new.id"),
 
 def _downgrade_to_schema_4(path):
     conn = sqlite3.connect(path)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                "AND name LIKE '%_deferred'").fetchall():
-        conn.execute(f'DROP TRIGGER "{name}"')
+    downgrade(conn, "4", triggers=("%_deferred",), tables=("search_pending",))
     for name, (event, ref) in _SCHEMA_4_TRIGGERS.items():
         conn.execute(f"DROP TRIGGER {name}")
         conn.execute(f"CREATE TRIGGER {name} AFTER {event} BEGIN "
                      f"{_SCHEMA_4_ROW.format(ref=ref)} END")
-    conn.execute("DROP TABLE search_pending")
-    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
 
