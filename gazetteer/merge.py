@@ -154,19 +154,20 @@ def fold(db: sqlite_utils.Database, shards: list[Shard], threshold: float,
     the same rows; a merge interrupted between batches resumes where it stopped."""
     ids = cluster_ids(store.new_entity_keys(db), _new_keys(db, shards), threshold)
     merged, done = Merged(), set()
-    for shard in shards:
-        batch: list[Analysed] = []
-        for item in shard.analysed():
-            doc = item[0]
-            if doc.id in done or store.document_exists(db, doc.id):
-                merged.unchanged.append(doc.source)
-                continue
-            done.add(doc.id)
-            batch.append(relabel(item, ids))
-            if len(batch) == batch_size:
-                _store_batch(db, batch, merged)
-                batch = []
-        _store_batch(db, batch, merged)
+    with store.bulk_writes(db):
+        for shard in shards:
+            batch: list[Analysed] = []
+            for item in shard.analysed():
+                doc = item[0]
+                if doc.id in done or store.document_exists(db, doc.id):
+                    merged.unchanged.append(doc.source)
+                    continue
+                done.add(doc.id)
+                batch.append(relabel(item, ids))
+                if len(batch) == batch_size:
+                    _store_batch(db, batch, merged)
+                    batch = []
+            _store_batch(db, batch, merged)
     return merged
 
 
