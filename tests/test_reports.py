@@ -349,11 +349,12 @@ def test_neighbour_counts_read_the_co_mention_table_not_a_self_join(engine):
     statements: list[str] = []
     engine.db.conn.set_trace_callback(statements.append)
     neighbours = store.neighbours(engine.db, place.id)
-    exported = [row for row in store.csv_rows(engine.db, "place") if row[0] == place.id]
+    exported = [row for row in csv.reader(store.csv_lines(engine.db, "place"))
+                if row[0] == place.id]
     engine.db.conn.set_trace_callback(None)
     assert neighbours == [{"id": group.id, "name": group.name, "kind": "armed_group",
                            "count": 50_000}]
-    assert exported[0][store.FEATURE_COLUMNS.index("mentions")] == 100_000
+    assert exported[0][store.FEATURE_COLUMNS.index("mentions")] == "100000"
     assert exported[0][-1] == group.name  # the co-mentioned armed groups
     assert store.get_entity(engine.db, place.id)["first_seen"] == "2015-01-01"
     plans = {sql: " | ".join(r[3] for r in engine.db.execute("EXPLAIN QUERY PLAN " + sql))
@@ -361,7 +362,7 @@ def test_neighbour_counts_read_the_co_mention_table_not_a_self_join(engine):
     for plan in plans.values():  # the self-join went through these, mention by mention
         assert "mentions_document" not in plan and "mentions_sentence" not in plan, plan
     counted = [plan for sql, plan in plans.items() if "co_mentions" in sql]
-    assert len(counted) == 2
+    assert len(counted) >= 2  # the neighbours, and the CSV's lines rendered or built live
     assert all("SEARCH c USING PRIMARY KEY (entity_id=?)" in p for p in counted), counted
     rows = engine.db.execute("SELECT count(*) FROM co_mentions WHERE entity_id = ?",
                              [place.id]).fetchone()[0]

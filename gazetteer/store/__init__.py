@@ -24,7 +24,7 @@ from .read import (  # noqa: F401
 from .curate import (  # noqa: F401
     curate_entity, curation_log, merge_entities, record_curation)
 from .export import (  # noqa: F401
-    csv_line, csv_lines, csv_rows, FEATURE_COLUMNS, FORMATS, FORMULA_START, geojson_features,
+    csv_line, csv_lines, FEATURE_COLUMNS, FORMATS, FORMULA_START, geojson_features,
     GROUP_COLUMNS, iter_mentions, kml_placemarks, render_export_rows)
 from .derived import (  # noqa: F401
     refresh_co_mentions, refresh_seen)

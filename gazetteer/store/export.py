@@ -147,20 +147,13 @@ def _text_cell(sql: str) -> str:
             f"THEN '''' || {sql} ELSE {sql} END")
 
 
-def csv_rows(db: sqlite_utils.Database, kind: str = "place", group: str | None = None,
-             country: str | None = None, bbox: tuple[float, float, float, float] | None = None,
-             since: str | None = None, until: str | None = None) -> Iterator[tuple]:
-    """One row per entity of a kind, in id order, as the CSV export writes it: the kind's
-    columns (FEATURE_COLUMNS or GROUP_COLUMNS), latitude and longitude for places, then
-    the aliases and the co-mentioned names, joined with "|". No text cell starts a formula."""
-    scope = _scope(kind, group, country, bbox, since, until, located=False)
-    return iter(db.execute(scope.statement(", ".join(_csv_columns(scope, kind))), scope.params))
-
-
 def csv_lines(db: sqlite_utils.Database, kind: str = "place", group: str | None = None,
               country: str | None = None, bbox: tuple[float, float, float, float] | None = None,
               since: str | None = None, until: str | None = None) -> Iterator[str]:
-    """The rows of csv_rows, each as the line Python's csv writer makes of it."""
+    """One line per entity of a kind, in id order, as Python's csv writer makes it: the
+    kind's columns (FEATURE_COLUMNS or GROUP_COLUMNS), latitude and longitude for places,
+    then the aliases and the co-mentioned names, joined with "|". No text cell starts a
+    formula."""
     scope = _scope(kind, group, country, bbox, since, until, located=False)
     columns = _csv_columns(scope, kind)
     if scope.period_bound:
@@ -272,22 +265,23 @@ def render_export_rows(db: sqlite_utils.Database,
     """Render the missing export rows of these entities, or of every entity when None (a
     snapshot before it is copied; a job's entities once its report is stored, so that the
     next download only reads). Best effort, as for a download."""
-    for fmt in FORMATS:
-        if entity_ids is None:
+    if entity_ids is None:
+        for fmt in FORMATS:
             _render_missing(db, fmt, wait_ms=None)
-        elif entity_ids:
-            _render_listed(db, fmt, sorted(entity_ids))
+    elif entity_ids:
+        _render_listed(db, sorted(entity_ids))
 
 
-def _render_listed(db: sqlite_utils.Database, fmt: str, ids: list[str]) -> None:
+def _render_listed(db: sqlite_utils.Database, ids: list[str]) -> None:
+    """Every format's missing rows of these entities, in one transaction."""
     try:
         with transaction(db):
-            missing = [row[0] for row in db.execute(
-                "SELECT e.id FROM entities e WHERE e.id IN (SELECT value FROM json_each(?)) "
-                "AND NOT EXISTS (SELECT 1 FROM export_rows x WHERE x.entity_id = e.id AND "
-                "x.format = ?)", [json.dumps(ids), fmt])]
-            if missing:
-                _render(db, fmt, missing)
+            for fmt in FORMATS:
+                missing = [row[0] for row in db.execute(
+                    f"SELECT e.id FROM entities e WHERE {_LISTED.where} AND {_NO_ROW}",
+                    [json.dumps(ids), fmt])]
+                if missing:
+                    _render(db, fmt, missing)
     except sqlite3.OperationalError as exc:
         log.info("export rows not rendered (%s): the next download builds them", exc)
 
@@ -327,13 +321,14 @@ def _all_rendered(db: sqlite_utils.Database, fmt: str) -> bool:
 
 def _unrendered(db: sqlite_utils.Database, fmt: str, after: str) -> list[str]:
     return [row[0] for row in db.execute(
-        "SELECT e.id FROM entities e WHERE e.id > ? AND NOT EXISTS (SELECT 1 FROM export_rows "
-        "x WHERE x.entity_id = e.id AND x.format = ?) ORDER BY e.id LIMIT ?",
+        f"SELECT e.id FROM entities e WHERE e.id > ? AND {_NO_ROW} ORDER BY e.id LIMIT ?",
         [after, fmt, RENDER_CHUNK])]
 
 
 # The entities a JSON array of ids lists (the statement's one parameter), with no period.
 _LISTED = _Scope("", "e.id IN (SELECT value FROM json_each(?))", "", [])
+# An entity e with no row of the format (the parameter) rendered yet.
+_NO_ROW = "NOT EXISTS (SELECT 1 FROM export_rows x WHERE x.entity_id = e.id AND x.format = ?)"
 
 
 def _render(db: sqlite_utils.Database, fmt: str, ids: list[str]) -> None:
