@@ -572,22 +572,23 @@ class RefMemo:
 
     SIZE = 50_000
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, resolver: Resolver | None = None) -> None:
         self.db = db
+        self.resolver = resolver  # its rows read by name spare most queries by id
         self._places: dict[str, dict | None] = {}
         self._names: dict[str, tuple[list[str], bool]] = {}
 
     def place(self, ref_id: str) -> dict | None:
         if ref_id not in self._places:
-            self._places[ref_id] = store.ref_place(self.db, ref_id)
+            row = self.resolver.place_row(ref_id) if self.resolver is not None else None
+            self._places[ref_id] = row if row is not None else store.ref_place(self.db, ref_id)
             _trim(self._places, self.SIZE)
         return self._places[ref_id]
 
     def names(self, ref_id: str) -> tuple[list[str], bool]:
         """(its names, curated first; whether any is curated)."""
         if ref_id not in self._names:
-            self._names[ref_id] = (store.ref_names_for(self.db, ref_id),
-                                   store.has_curated_names(self.db, ref_id))
+            self._names[ref_id] = store.ref_names_and_curated(self.db, ref_id)
             _trim(self._names, self.SIZE)
         return self._names[ref_id]
 
@@ -606,7 +607,7 @@ class PlaceLocator:
 
     def __init__(self, db: sqlite_utils.Database, resolver: Resolver | None = None,
                  online: CachedOnlineGeocoder | None = None) -> None:
-        self.refs = RefMemo(db)
+        self.refs = RefMemo(db, resolver)
         self.db = db
         self.resolver = resolver
         self.online = online

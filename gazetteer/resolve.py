@@ -25,11 +25,15 @@ def _no_lookup(_name: str, _kind: str | None) -> list[Resolution]:
 
 def resolve_candidates(candidates: list[Candidate], resolve: Resolve,
                        is_demonym: Callable[[str], bool],
-                       lookup: Resolve = _no_lookup) -> list[Resolved]:
+                       lookup: Resolve = _no_lookup,
+                       prefetch: Callable[[list[str]], None] | None = None) -> list[Resolved]:
     """Resolve each candidate, keep the plausible ones and resolve overlaps: the longest span
     wins, then the surer source; an unresolved person or organisation name hides the place
     names inside it (Free *Syrian* Army, *New York* Times) but not the groups. `lookup`
-    answers exact names only, for the spans found by looking words up."""
+    answers exact names only, for the spans found by looking words up; `prefetch` is told
+    the names that may be read as places first (Resolver.prefetch_places)."""
+    if prefetch is not None:
+        prefetch(names_to_read(candidates))
     scored = [_judge(c, resolve, lookup, is_demonym) for c in candidates]
     ranked = sorted((s for s in scored if s), key=lambda s: (-(s[0].end - s[0].start), -s[2]))
     chosen: list[Resolved] = []
@@ -202,6 +206,22 @@ def _read(cand: Candidate, resolve: Resolve, kind: str | None,
             start = cand.end - len(rest)
             return replace(cand, start=start, text=rest), readings
     return cand, []
+
+
+def names_to_read(candidates: list[Candidate]) -> list[str]:
+    """The names _judge may resolve as places: each span, its long form, the span without
+    its type words or its direction word ("Idlib province", "northern Syria")."""
+    names = []
+    for cand in candidates:
+        if cand.kind_hint == "block":
+            continue
+        names += (cand.text, without_type_words(cand.text))
+        if cand.expansion:
+            names.append(cand.expansion)
+        first, _, rest = cand.text.partition(" ")
+        if rest and first.lower() in DIRECTION_WORDS:
+            names.append(rest)
+    return names
 
 
 def without_type_words(text: str) -> str:
