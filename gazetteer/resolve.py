@@ -211,7 +211,7 @@ def _read(cand: Candidate, resolve: Resolve, kind: str | None,
 def names_to_read(candidates: list[Candidate]) -> list[str]:
     """The names _judge may resolve as places: each span, its long form, the span without
     its type words or its direction word ("Idlib province", "northern Syria")."""
-    names = []
+    names: list[str] = []
     for cand in candidates:
         if cand.kind_hint == "block":
             continue
