@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sqlite_utils
 from geopy.exc import GeopyError
@@ -107,20 +107,40 @@ class DocumentContext:
     # Nearest-anchor distance per point, asked for once per mention: computing it anew
     # against every anchor made a long report's geocoding quadratic in its mentions.
     _nearest: dict[Point, float] = field(default_factory=dict)
+    _nearest_other: dict[Point, float | None] = field(default_factory=dict)
 
     def nearest_km(self, point: Point) -> float:
         if point not in self._nearest:
             self._nearest[point] = min(distance_km(point, a) for a in self.anchors)
         return self._nearest[point]
 
+    def nearest_other_km(self, point: Point) -> float | None:
+        """The distance to the nearest anchor that is not the point itself (None when
+        there is none), asked for once per reading."""
+        if point not in self._nearest_other:
+            self._nearest_other[point] = min(
+                (d for a in self.anchors if (d := distance_km(point, a)) > SELF_KM),
+                default=None)
+        return self._nearest_other[point]
+
+    # The countries are settled when the context is made: their total and the home
+    # countries, asked for per reading, are worked out once.
+    @cached_property
+    def total(self) -> float:
+        return sum(self.countries.values())
+
     def share(self, country: str | None) -> float:
-        total = sum(self.countries.values())
+        total = self.total
         return self.countries.get(country, 0.0) / total if total and country else 0.0
 
-    def home(self) -> list[str]:
-        """The document's main countries, most named first."""
+    @cached_property
+    def _home(self) -> list[str]:
         return [c for c in sorted(self.countries, key=lambda c: -self.countries[c])
                 if self.share(c) >= HOME_SHARE]
+
+    def home(self) -> list[str]:
+        """The document's main countries, most named first (the list is shared: read it)."""
+        return self._home
 
 
 # A country with this share of the document's evidence is one of its theatres.
@@ -313,8 +333,7 @@ def _fit(reading: Resolution, row: dict, context: DocumentContext,
     """Score one reading against the document; returns (score, the reason in words);
     dwarfed: a settlement far smaller than the same-named region (see _dwarfed)."""
     score, why = reading.score, []
-    total = sum(context.countries.values())
-    if total and row["country"]:
+    if context.total and row["country"]:
         share = context.share(row["country"])
         score += HOME_BONUS * share
         if share:
@@ -824,16 +843,15 @@ def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) 
     home = context.home()
     guessed = reading.guessed
     if (not home or row["country"] in home or reading.curated and not guessed
-            or sum(context.countries.values()) < THEATRE_EVIDENCE):
+            or context.total < THEATRE_EVIDENCE):
         return False
     if not guessed and (row["feature"] in ("country", "continent")
                         or (row["population"] or 0) >= WORLD_CITY):
         return False
     if row["lat"] is not None:
-        point = Point(row["lon"], row["lat"])
         # the reading's own point is no evidence for it (a lone "Mulawa" in Australia)
-        others = [d for a in context.anchors if (d := distance_km(point, a)) > SELF_KM]
-        if others and min(others) <= NEIGHBOUR_KM:
+        nearest = context.nearest_other_km(Point(row["lon"], row["lat"]))
+        if nearest is not None and nearest <= NEIGHBOUR_KM:
             return False
     return True
 

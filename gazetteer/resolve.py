@@ -227,8 +227,10 @@ def names_to_read(candidates: list[Candidate]) -> list[str]:
 def without_type_words(text: str) -> str:
     """The name without the type words that close it: 'Talata Mafara Local Government
     Areas' -> 'Talata Mafara', 'Idlib province' -> 'Idlib'."""
+    if " " not in text:  # most spans are one word
+        return text
     words = text.split(" ")
-    lower = [w.lower() for w in words]
+    lower = [w.lower() for w in words[-3:]]  # type words close the name
     if len(words) > 3 and lower[-1] in {"area", "areas"} and tuple(lower[-3:-1]) in \
             PLACE_TYPE_PHRASES:
         return " ".join(words[:-3])
