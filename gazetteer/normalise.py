@@ -19,6 +19,8 @@ _DIGITS = re.compile(r"\d+")
 # Resolutions remembered per resolver: reports repeat the same names, and each fuzzy miss
 # scans thousands of keys (about 25% of ingest time before this cache).
 RESOLVE_CACHE_SIZE = 100_000
+# Reference rows remembered by id for the geocoder (most also sit in the rows by key).
+ROWS_BY_ID_SIZE = 50_000
 
 
 @dataclass
@@ -190,7 +192,7 @@ class Resolver:
         self._rows[(column, key)] = rows
         for row in rows:
             self._row_of[row["ref_id"]] = row
-        _trim(self._row_of, RESOLVE_CACHE_SIZE)
+        _trim(self._row_of, ROWS_BY_ID_SIZE)
 
     def prefetch_places(self, names: Iterable[str]) -> None:
         """Read the reference rows of names about to be resolved in one query (a document's
