@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,8 @@ _DIGITS = re.compile(r"\d+")
 # Resolutions remembered per resolver: reports repeat the same names, and each fuzzy miss
 # scans thousands of keys (about 25% of ingest time before this cache).
 RESOLVE_CACHE_SIZE = 100_000
+# Reference rows remembered by id for the geocoder (most also sit in the rows by key).
+ROWS_BY_ID_SIZE = 50_000
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Resolver:
         # reference rows by folded key or skeleton: names that fold alike, and one name read
         # with and without fuzzy matching, ask for the same key (a third of the queries)
         self._rows: dict[tuple[str, str], list[dict]] = {}
+        self._row_of: dict[str, dict] = {}  # ref id -> a row of _rows (for the geocoder)
         self._countries: dict[str, CountryNames] = {}
 
     def _load_place_keys(self) -> dict[str, set[str]]:
@@ -158,8 +162,7 @@ class Resolver:
         if not fuzzy:
             return []
         if len(key.replace(" ", "")) >= 5:
-            rows = [r for r in self._places_by_key(skeleton(key), column="skel")
-                    if r["curated"]]
+            rows = self._places_by_key(skeleton(key), column="skel")  # curated names only
             hits = [Resolution("place", r["ref_id"], 0.8, f"skeleton key ~ {r['name']!r}",
                                found_by="skeleton")
                     for r in rows if fuzz.ratio(key, fold_name(r["name"])) >= 85]
@@ -174,13 +177,36 @@ class Resolver:
         return []
 
     def _places_by_key(self, key: str, column: str = "key") -> list[dict]:
-        """store.ref_places_by_key, remembered (the rows are only read)."""
+        """store.ref_places_by_key, remembered (the rows are only read); by skeleton, only
+        the places with a curated name of that skeleton."""
         rows = self._rows.get((column, key))
         if rows is None:
-            if len(self._rows) >= RESOLVE_CACHE_SIZE:
-                self._rows.pop(next(iter(self._rows)))  # oldest first
-            rows = self._rows[(column, key)] = store.ref_places_by_key(self.db, key, column)
+            rows = (store.ref_places_by_key(self.db, key) if column == "key" else
+                    store.curated_ref_places_by_skeleton(self.db, key))
+            self._remember(column, key, rows)
         return rows
+
+    def _remember(self, column: str, key: str, rows: list[dict]) -> None:
+        if len(self._rows) >= RESOLVE_CACHE_SIZE:
+            self._rows.pop(next(iter(self._rows)))  # oldest first
+        self._rows[(column, key)] = rows
+        for row in rows:
+            self._row_of[row["ref_id"]] = row
+        _trim(self._row_of, ROWS_BY_ID_SIZE)
+
+    def prefetch_places(self, names: Iterable[str]) -> None:
+        """Read the reference rows of names about to be resolved in one query (a document's
+        names: one query per name was a tenth of ingest)."""
+        keys = {key for name in names if (key := fold_name(name)) and ("key", key) not in
+                self._rows}
+        if keys:
+            for key, rows in store.ref_places_by_keys(self.db, keys).items():
+                self._remember("key", key, rows)
+
+    def place_row(self, ref_id: str) -> dict | None:
+        """The reference place (store.ref_place's row) when a name of it was read here."""
+        row = self._row_of.get(ref_id)
+        return None if row is None else {k: v for k, v in row.items() if k != "curated"}
 
     def lookup_place(self, name: str, kind: str | None = "place") -> list[Resolution]:
         """Exact folded-key readings only: for words looked up because they are capitalised."""
@@ -364,6 +390,11 @@ def _exact_score(row: dict) -> float:
     if row["curated"]:
         return 0.97
     return 0.88 if row["feature"] == "admin1" else 0.9
+
+
+def _trim(memo: dict, size: int) -> None:
+    while len(memo) > size:
+        memo.pop(next(iter(memo)))  # oldest first
 
 
 class CountryNames:

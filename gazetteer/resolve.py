@@ -25,11 +25,15 @@ def _no_lookup(_name: str, _kind: str | None) -> list[Resolution]:
 
 def resolve_candidates(candidates: list[Candidate], resolve: Resolve,
                        is_demonym: Callable[[str], bool],
-                       lookup: Resolve = _no_lookup) -> list[Resolved]:
+                       lookup: Resolve = _no_lookup,
+                       prefetch: Callable[[list[str]], None] | None = None) -> list[Resolved]:
     """Resolve each candidate, keep the plausible ones and resolve overlaps: the longest span
     wins, then the surer source; an unresolved person or organisation name hides the place
     names inside it (Free *Syrian* Army, *New York* Times) but not the groups. `lookup`
-    answers exact names only, for the spans found by looking words up."""
+    answers exact names only, for the spans found by looking words up; `prefetch` is told
+    the names that may be read as places first (Resolver.prefetch_places)."""
+    if prefetch is not None:
+        prefetch(names_to_read(candidates))
     scored = [_judge(c, resolve, lookup, is_demonym) for c in candidates]
     ranked = sorted((s for s in scored if s), key=lambda s: (-(s[0].end - s[0].start), -s[2]))
     chosen: list[Resolved] = []
@@ -204,11 +208,29 @@ def _read(cand: Candidate, resolve: Resolve, kind: str | None,
     return cand, []
 
 
+def names_to_read(candidates: list[Candidate]) -> list[str]:
+    """The names _judge may resolve as places: each span, its long form, the span without
+    its type words or its direction word ("Idlib province", "northern Syria")."""
+    names: list[str] = []
+    for cand in candidates:
+        if cand.kind_hint == "block":
+            continue
+        names += (cand.text, without_type_words(cand.text))
+        if cand.expansion:
+            names.append(cand.expansion)
+        first, _, rest = cand.text.partition(" ")
+        if rest and first.lower() in DIRECTION_WORDS:
+            names.append(rest)
+    return names
+
+
 def without_type_words(text: str) -> str:
     """The name without the type words that close it: 'Talata Mafara Local Government
     Areas' -> 'Talata Mafara', 'Idlib province' -> 'Idlib'."""
+    if " " not in text:  # most spans are one word
+        return text
     words = text.split(" ")
-    lower = [w.lower() for w in words]
+    lower = [w.lower() for w in words[-3:]]  # type words close the name
     if len(words) > 3 and lower[-1] in {"area", "areas"} and tuple(lower[-3:-1]) in \
             PLACE_TYPE_PHRASES:
         return " ".join(words[:-3])
@@ -262,11 +284,19 @@ def link_mentions(doc: Document, located: list[Located], registry: Registry,
     for item, place in located:
         cand = item.candidate
         name = cand.expansion or cand.text
+        # the id first: an entity is built once per document, not once per mention
         if item.kind == "armed_group":
-            entity = _group_entity(registry, clusters, name, item.readings, countries)
+            gid = choose_group(item.readings, registry, countries) if item.readings else None
+            entity_id = (group_entity_id(gid) if gid is not None
+                         else clusters.entity_id("armed_group", name))
         else:
-            entity = _place_entity(clusters, name, place)
-        entity = entities.setdefault(entity.id, entity)
+            entity_id = (place.ref_id if place is not None and place.ref_id is not None
+                         else clusters.entity_id("place", name))
+        entity = entities.get(entity_id)
+        if entity is None:
+            entity = entities[entity_id] = (
+                _group_entity(registry, entity_id, name, gid) if item.kind == "armed_group"
+                else _place_entity(entity_id, name, place))
         if (cand.text, "observed") not in entity.aliases:
             entity.aliases.append((cand.text, "observed"))
         best = item.readings[0] if item.readings else None
@@ -307,26 +337,23 @@ def choose_group(readings: list[Resolution], registry: Registry, countries: Weig
     return max(enumerate(readings), key=fit)[1].target
 
 
-def _group_entity(registry: Registry, clusters: NameIds, name: str,
-                  readings: list[Resolution], countries: Weights) -> Entity:
-    if not readings:
-        return Entity(clusters.entity_id("armed_group", name), "armed_group", name,
-                      fold_name(name))
-    gid = choose_group(readings, registry, countries)
+def _group_entity(registry: Registry, entity_id: str, name: str, gid: str | None) -> Entity:
+    """The registry's group gid, or a new group of that name (gid None)."""
+    if gid is None:
+        return Entity(entity_id, "armed_group", name, fold_name(name))
     group = registry.groups[gid]
     attrs = {k: group.get(k) for k in ("type", "affiliation", "wikidata", "countries",
                                        "active") if group.get(k)}
     if group.get("parent"):
         attrs["parent"] = group_entity_id(group["parent"])
-    return Entity(group_entity_id(gid), "armed_group", group["name"], fold_name(group["name"]),
+    return Entity(entity_id, "armed_group", group["name"], fold_name(group["name"]),
                   attrs=attrs, aliases=[(n, "registry") for n in registry.names(gid)])
 
 
-def _place_entity(clusters: NameIds, name: str, place: Place | None) -> Entity:
+def _place_entity(entity_id: str, name: str, place: Place | None) -> Entity:
     if place is not None and place.ref_id is not None:
         source = ("geonames" if place.ref_id.startswith("gn-") else
                   "regions" if place.ref_id.startswith("adm1-") else "supplement")
-        return Entity(place.ref_id, "place", place.name, fold_name(place.name), place=place,
+        return Entity(entity_id, "place", place.name, fold_name(place.name), place=place,
                       aliases=[(n, source) for n in place.names])
-    return Entity(clusters.entity_id("place", name), "place", name, fold_name(name),
-                  place=place)
+    return Entity(entity_id, "place", name, fold_name(name), place=place)

@@ -111,3 +111,53 @@ def test_fuzzy_index_answers_as_best_fuzzy():
     for key in keys:
         for threshold in (80.0, 90.0):
             assert index.best(key, threshold) == best_fuzzy(key, choices, threshold), key
+
+
+def test_reference_reads_in_one_query_give_the_rows_of_one_at_a_time(engine):
+    """The batched and narrowed reads of the reference answer as the plain ones: the same
+    rows, columns and order (keys of one place and of many, keys of nothing)."""
+    from gazetteer import store
+
+    db = engine.db
+    keys = [r[0] for r in db.execute(
+        "SELECT key FROM ref_names WHERE rowid % 61 = 0 UNION SELECT key FROM "
+        "(SELECT key FROM ref_names GROUP BY key ORDER BY count(*) DESC LIMIT 20)")]
+    keys += ["no such name at all", ""]
+    batched = store.ref_places_by_keys(db, keys)
+    assert set(batched) == set(keys)
+    for key in keys:
+        one = store.ref_places_by_key(db, key)
+        assert [list(r.items()) for r in batched[key]] == [list(r.items()) for r in one], key
+    skeletons = [r[0] for r in db.execute("SELECT DISTINCT skel FROM ref_names WHERE "
+                                          "rowid % 53 = 0 OR curated = 1 LIMIT 3000")]
+    assert any(store.curated_ref_places_by_skeleton(db, s) for s in skeletons)
+    for skel in skeletons:
+        assert store.curated_ref_places_by_skeleton(db, skel) == [
+            r for r in store.ref_places_by_key(db, skel, "skel") if r["curated"]], skel
+    ref_ids = {r["ref_id"] for rows in batched.values() for r in rows}
+    assert any(store.has_curated_names(db, ref_id) for ref_id in ref_ids)
+    for ref_id in ref_ids:
+        assert store.ref_names_and_curated(db, ref_id) == (
+            store.ref_names_for(db, ref_id), store.has_curated_names(db, ref_id))
+
+
+def test_prefetched_names_resolve_as_names_read_one_at_a_time(engine):
+    from gazetteer import store
+    from gazetteer.normalise import Resolver
+
+    names = ["Homs", "Hims", "Aleppo", "Idlib province", "Sheikh Maqsoud", "Goma", "Kobani",
+             "Ain al-Arab", "Nowhere Special", "Jisr al-Shughour", "Tibesti Region", "Deal"]
+    plain = Resolver(engine.db, engine.registry)
+    prefetched = Resolver(engine.db, engine.registry)
+    prefetched.prefetch_places(names)
+    for name in names:
+        for kind in (None, "place"):
+            for fuzzy in (True, False):
+                assert prefetched.resolve(name, kind, fuzzy) == plain.resolve(name, kind, fuzzy)
+    # the rows read by name stand for the reference's rows by id (fuzzy readings have none)
+    readings = [r for name in names for r in plain.resolve_place(name)]
+    assert any(r.found_by == "key" for r in readings)
+    for reading in readings:
+        row = prefetched.place_row(reading.target)
+        if reading.found_by == "key" or row is not None:
+            assert row == store.ref_place(engine.db, reading.target)

@@ -14,6 +14,8 @@ from .reference import (  # noqa: F401
     insert_ref_names, insert_ref_places, matcher_names, new_entity_keys,
     ref_ids_with_geonameid, ref_names_for, ref_place, ref_places_by_key, save_sources,
     use_large_cache)
+from .reference import (  # noqa: F401
+    curated_ref_places_by_skeleton, ref_names_and_curated, ref_places_by_keys)
 from .write import (  # noqa: F401
     add_alias, add_aliases, add_observed_aliases, document_exists, save_document,
     save_documents, upsert_entity)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import sqlite_utils
@@ -61,20 +62,63 @@ _REF_COLUMNS = ("ref_id, geonameid, name, lat, lon, country, admin1, feature, po
 
 
 def ref_places_by_key(db: sqlite_utils.Database, key: str, column: str = "key") -> list[dict]:
-    """Return the reference places one of whose names folds to key (or skeleton)."""
+    """Return the reference places one of whose names folds to key (or skeleton), by ref id."""
     cursor = db.conn.execute(_BY_KEY_SQL[column], [key])  # raw: the hottest query of ingest
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor]
 
 
-_BY_KEY_SQL = {column: f"SELECT DISTINCT {', '.join('p.' + c.strip() for c in _REF_COLUMNS.split(','))}, "
-                       f"max(n.curated) AS curated FROM ref_names n JOIN ref_places p USING (ref_id) "
-                       f"WHERE n.{column} = ? GROUP BY p.ref_id" for column in ("key", "skel")}
+def ref_places_by_keys(db: sqlite_utils.Database, keys: Iterable[str]) -> dict[str, list[dict]]:
+    """ref_places_by_key for many keys in one query (a document's names): key -> rows, an
+    empty list for a key no name folds to."""
+    wanted = sorted(set(keys))
+    found: dict[str, list[dict]] = {key: [] for key in wanted}
+    cursor = db.conn.execute(_BY_KEYS_SQL, [json.dumps(wanted)])
+    names = [d[0] for d in cursor.description][1:]
+    for row in cursor:
+        found[row[0]].append(dict(zip(names, row[1:])))
+    return found
+
+
+def curated_ref_places_by_skeleton(db: sqlite_utils.Database, skel: str) -> list[dict]:
+    """The rows of ref_places_by_key(db, skel, "skel") that have a curated name of that
+    skeleton (a skeleton alone is too loose a key for GeoNames' millions of names)."""
+    cursor = db.conn.execute(_CURATED_BY_SKELETON_SQL, [skel])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
+
+
+_P_COLUMNS = ", ".join("p." + c.strip() for c in _REF_COLUMNS.split(","))
+# grouped by the names' ref_id, which their (key, ref_id) index yields in order: no sort
+_BY_KEY_SQL = {column: f"SELECT {_P_COLUMNS}, max(n.curated) AS curated "
+                       f"FROM ref_names n JOIN ref_places p USING (ref_id) "
+                       f"WHERE n.{column} = ? GROUP BY n.ref_id ORDER BY n.ref_id"
+               for column in ("key", "skel")}
+_BY_KEYS_SQL = (f"SELECT n.key, {_P_COLUMNS}, max(n.curated) AS curated "
+                f"FROM ref_names n JOIN ref_places p USING (ref_id) "
+                f"WHERE n.key IN (SELECT value FROM json_each(?)) "
+                f"GROUP BY n.key, n.ref_id ORDER BY n.key, n.ref_id")
+_CURATED_BY_SKELETON_SQL = (f"SELECT {_P_COLUMNS}, max(n.curated) AS curated "
+                            f"FROM ref_names n JOIN ref_places p USING (ref_id) "
+                            f"WHERE n.skel = ? AND n.curated GROUP BY n.ref_id ORDER BY n.ref_id")
+_BY_ID_SQL = f"SELECT {_REF_COLUMNS} FROM ref_places WHERE ref_id = ?"
 
 
 def ref_place(db: sqlite_utils.Database, ref_id: str) -> dict | None:
-    rows = list(db.query(f"SELECT {_REF_COLUMNS} FROM ref_places WHERE ref_id = ?", [ref_id]))
-    return rows[0] if rows else None
+    cursor = db.conn.execute(_BY_ID_SQL, [ref_id])
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row))
+
+
+def ref_names_and_curated(db: sqlite_utils.Database, ref_id: str,
+                          limit: int = 50) -> tuple[list[str], bool]:
+    """ref_names_for and has_curated_names in one query: curated names come first, so
+    when any is curated the first is."""
+    rows = db.conn.execute(_NAMES_SQL, [ref_id, limit]).fetchall()
+    return [r[0] for r in rows], bool(rows) and rows[0][1] == 1
+
+
+_NAMES_SQL = "SELECT name, curated FROM ref_names WHERE ref_id = ? ORDER BY curated DESC, rowid LIMIT ?"
 
 
 def ref_names_for(db: sqlite_utils.Database, ref_id: str, limit: int = 50) -> list[str]:
