@@ -11,11 +11,11 @@ from functools import lru_cache
 
 import numpy
 import spacy
-from spacy.attrs import NORM
+from spacy.attrs import ENT_IOB, ENT_TYPE, IDS, IS_TITLE, LIKE_NUM, NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokenizer import Tokenizer
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .acronyms import PARTICLES, long_form_start, looks_like_acronym
@@ -24,6 +24,36 @@ from .errors import ModelNotInstalled
 from .fold import ascii_fold, fold_token, is_acronym, is_article
 from .tokens import Words, words_of
 from .types import Candidate
+
+# Our components' spans, as (start, end, label) token offsets kept in doc.user_data (nothing
+# of ours serialises a Doc), not in doc.spans: a Span there costs a Python Span and three
+# Tokens to build and as many again to read back, for each of some sixty spans a document.
+_SPANS_KEY = "gazetteer.spans"
+_Spans = list[tuple[int, int, str]]
+
+
+def set_spans(doc: Doc, name: str, spans: _Spans) -> None:
+    doc.user_data.setdefault(_SPANS_KEY, {})[name] = spans
+
+
+def spans_of(doc: Doc, name: str) -> _Spans:
+    """The spans our component put under name, in its order ([] before it ran)."""
+    return doc.user_data.get(_SPANS_KEY, {}).get(name, [])
+
+
+def entities_of(doc: Doc) -> _Spans:
+    """doc.ents as (start, end, label), read from two arrays in C: doc.ents builds a Span
+    and three Tokens for each entity."""
+    if not len(doc):
+        return []
+    iob, types = doc.to_array([ENT_IOB, ENT_TYPE]).T
+    begins = numpy.flatnonzero((iob == 3) & (types != 0))  # B with a label (3 = B, 1 = I)
+    outside = numpy.append(numpy.flatnonzero(iob != 1), len(doc))
+    ends = outside[numpy.searchsorted(outside, begins, side="right")]
+    strings = doc.vocab.strings
+    return [(start, end, strings[label]) for start, end, label
+            in zip(begins.tolist(), ends.tolist(), types[begins].tolist())]
+
 
 # Words that open an Arabic armed-group name ("Jabhat al-Nusra", "Liwa al-Tawhid").
 GROUP_PREFIXES = {
@@ -131,8 +161,9 @@ class GazetteerMatcher:
     def __call__(self, doc: Doc) -> Doc:
         words, strings = words_of(doc), doc.vocab.strings
         matches = list(self.folded(doc)) + list(self.exact(doc))
-        doc.spans["gazetteer"] = [Span(doc, s, e, label=m) for m, s, e in matches
-                                  if _plausibly_named(words, s, e, strings[m])]
+        named = [(s, e, strings[m]) for m, s, e in matches]
+        set_spans(doc, "gazetteer", [(s, e, label) for s, e, label in named
+                                     if _plausibly_named(words, s, e, label)])
         return doc
 
 
@@ -203,12 +234,13 @@ _OUTLET = re.compile(rf"\b{_NAME}(?: {_NAME}){{0,2}} (?:{_OUTLET_LAST_WORDS})\b"
 
 @Language.factory("outlet_names")
 def make_outlet_names(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    """doc.spans["outlets"]: names shaped like a news outlet's, which block the names inside."""
+    """spans_of(doc, "outlets"): names shaped like a news outlet's, which block the names
+    inside."""
 
     def outlet_names(doc: Doc) -> Doc:
         spans = (doc.char_span(m.start(), m.end(), label="block", alignment_mode="expand")
                  for m in _OUTLET.finditer(words_of(doc).text))
-        doc.spans["outlets"] = [s for s in spans if s is not None]
+        set_spans(doc, "outlets", [(s.start, s.end, "block") for s in spans if s is not None])
         return doc
 
     return outlet_names
@@ -237,13 +269,62 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                           [name_word, article, name_word,
                            {lower_in(vocab, {"brigade", "battalion"}): True}],
                           [ordinal, type_word]], greedy="LONGEST")
+    stretches = _RuleStretches(
+        _flag_id(lower_in(vocab, GROUP_PREFIXES)), _flag_id(lower_in(vocab, GROUP_TYPE_WORDS)),
+        _flag_id(lower_in(vocab, {"brigade", "battalion"})),
+        _flag_id(lower_in(vocab, ARTICLE_WORDS)))
 
     def armed_group_rules(doc: Doc) -> Doc:
-        doc.spans["group_rules"] = [Span(doc, s, e, label="armed_group")
-                                    for _, s, e in matcher(doc)]
+        set_spans(doc, "group_rules", [(s, e, "armed_group") for s, e
+                                       in _matches_by_stretch(matcher, doc, stretches)])
         return doc
 
     return armed_group_rules
+
+
+@dataclass(frozen=True)
+class _RuleStretches:
+    """The lexeme flags (attribute ids) that find where the group rules can match."""
+
+    prefix: int
+    type_word: int
+    brigade: int
+    article: int
+
+    def of(self, doc: Doc) -> list[tuple[int, int]]:
+        """Maximal stretches of tokens that every rule pattern's tokens belong to (title
+        case, a number, an article, "brigade"), holding a word every pattern needs (a
+        title-case prefix or type word, "brigade"). No match crosses a token outside them."""
+        flags = doc.to_array([IS_TITLE, LIKE_NUM, self.article, self.brigade, self.prefix,
+                              self.type_word]).astype(bool)
+        title, number, article, brigade, prefix, type_word = flags.T
+        inside = title | number | article | brigade
+        anchor = (title & (prefix | type_word)) | brigade
+        edges = numpy.flatnonzero(numpy.diff(inside, prepend=False, append=False))
+        starts, ends = edges[::2], edges[1::2]
+        anchors = numpy.concatenate(([0], numpy.cumsum(anchor)))  # anchors before token i
+        held = anchors[ends] > anchors[starts]
+        return list(zip(starts[held].tolist(), ends[held].tolist()))
+
+
+def _matches_by_stretch(matcher: Matcher, doc: Doc,
+                        stretches: _RuleStretches) -> list[tuple[int, int]]:
+    """What matcher(doc) finds, as (start, end) in its order, from the matcher run over the
+    stretches where a match can be only (the rules' tokens are a few in a hundred; the
+    Matcher builds two Python Tokens for every token it is given). Each stretch starts
+    with no partial match alive, so its matches are the whole Doc's there; the order is
+    spaCy's: by rule in order of its first match, then longest first, then leftmost."""
+    by_rule: dict[int, list[tuple[int, int]]] = {}
+    for first, last in stretches.of(doc) if len(doc) else []:
+        for rule, start, end in matcher(doc[first:last]):
+            by_rule.setdefault(rule, []).append((first + start, first + end))
+    return [match for matches in by_rule.values()
+            for match in sorted(matches, key=lambda m: (m[1] - m[0], -m[0]), reverse=True)]
+
+
+def _flag_id(attribute: str) -> int:
+    """The attribute id of a lexeme flag named as the Matcher takes it ("FLAG19")."""
+    return int(IDS[attribute])
 
 
 @dataclass(frozen=True)
@@ -313,15 +394,16 @@ def _split_citation_marks(nlp: Language) -> None:
 
 @Language.factory("acronym_definitions")
 def make_acronym_definitions(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    """doc.spans["definitions"]: long forms, labelled with their acronym ("Arakan Army" /
-    AA); doc.spans["acronyms"]: every use of a defined acronym, labelled with its long form."""
+    """spans_of(doc, "definitions"): long forms, labelled with their acronym ("Arakan Army"
+    / AA); spans_of(doc, "acronyms"): every use of a defined acronym, labelled with its long
+    form."""
 
     def acronym_definitions(doc: Doc) -> Doc:
         words = words_of(doc)
         defined = _defined_acronyms(words)
-        doc.spans["definitions"] = [Span(doc, s, e, label=a) for a, (s, e) in defined.items()]
-        doc.spans["acronyms"] = [Span(doc, i, i + 1, label=words.span_text(*defined[text]))
-                                 for i, text in enumerate(words.texts) if text in defined]
+        set_spans(doc, "definitions", [(s, e, a) for a, (s, e) in defined.items()])
+        set_spans(doc, "acronyms", [(i, i + 1, words.span_text(*defined[text]))
+                                    for i, text in enumerate(words.texts) if text in defined])
         return doc
 
     return acronym_definitions
@@ -386,15 +468,15 @@ MAX_LOOKUP_WORDS = 4
 
 @Language.factory("name_lookup")
 def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    """doc.spans["lookup"]: every run of capitalised words (up to four, with particles and
+    """spans_of(doc, "lookup"): every run of capitalised words (up to four, with particles and
     hyphens inside: "Mocímboa da Praia", "Umm al-Aranib"), to be looked up in the reference
     gazetteer, so a town is found whether or not the model tags it. Ordinary English
     words alone ("Some", "West") and runs of them ("White House") are left out."""
 
     def name_lookup(doc: Doc) -> Doc:
         words = words_of(doc)
-        blocked = {i for e in doc.ents if e.label_ in _NOT_NAMES for i in range(e.start, e.end)
-                   if not _uncommon_name_word(words, i)}
+        blocked = {i for start, end, label in entities_of(doc) if label in _NOT_NAMES
+                   for i in range(start, end) if not _uncommon_name_word(words, i)}
         named = [_name_text(text) for text in words.texts]
         for i in _shouted(words.texts):
             named[i] = True
@@ -408,8 +490,8 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                 first = _article_before(words, i)  # "al-Qaryatain" starts at its article
                 for j in range(i + 1, min(end, i + 2 * MAX_LOOKUP_WORDS) + 1):
                     if named[j - 1] and _lookup_worthy(words, first, j, named):
-                        spans.append(Span(doc, first, j, label="place"))
-        doc.spans["lookup"] = spans
+                        spans.append((first, j, "place"))
+        set_spans(doc, "lookup", spans)
         return doc
 
     return name_lookup
@@ -554,24 +636,20 @@ def extract_candidates(doc: Doc) -> list[Candidate]:
     the group rules, defined acronyms, the model's entities and the name look-up."""
     words = words_of(doc)
     found: list[_Found] = []
-    found += [(s.start, s.end, "GAZETTEER", "gazetteer", s.label_, "")
-              for s in doc.spans.get("gazetteer", [])]
-    found += [(s.start, s.end, "RULE", "rule", "armed_group", "")
-              for s in doc.spans.get("group_rules", [])]
-    found += [(s.start, s.end, "OUTLET", "gazetteer", "block", "")
-              for s in doc.spans.get("outlets", [])]
-    found += [(s.start, s.end, "DEFINITION", "definition", None, "")
-              for s in doc.spans.get("definitions", [])]
-    found += [(s.start, s.end, "ACRONYM", "acronym", None, s.label_)
-              for s in doc.spans.get("acronyms", [])]
-    found += [(start, end, e.label_, "ner", None, "") for e in doc.ents
-              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS
-              for start, end in _split_name(words, e.start, e.end)]
-    found += [(s.start, s.end, "LOOKUP", "lookup", "place", "")
-              for s in doc.spans.get("lookup", [])]
-    sents = list(doc.sents)  # once per doc: token.sent walks the doc on every call
-    starts = [s.start for s in sents]
-    candidates = [_candidate(words, item, sents, starts) for item in found]
+    found += [(s, e, "GAZETTEER", "gazetteer", label, "")
+              for s, e, label in spans_of(doc, "gazetteer")]
+    found += [(s, e, "RULE", "rule", "armed_group", "") for s, e, _ in spans_of(doc, "group_rules")]
+    found += [(s, e, "OUTLET", "gazetteer", "block", "") for s, e, _ in spans_of(doc, "outlets")]
+    found += [(s, e, "DEFINITION", "definition", None, "")
+              for s, e, _ in spans_of(doc, "definitions")]
+    found += [(s, e, "ACRONYM", "acronym", None, label)
+              for s, e, label in spans_of(doc, "acronyms")]
+    found += [(start, end, label, "ner", None, "") for s, e, label in entities_of(doc)
+              if label in CANDIDATE_LABELS | BLOCKING_LABELS
+              for start, end in _split_name(words, s, e)]
+    found += [(s, e, "LOOKUP", "lookup", "place", "") for s, e, _ in spans_of(doc, "lookup")]
+    sentences = _Sentences(words)
+    candidates = [_candidate(words, item, sentences) for item in found]
     return [c for c in candidates if c is not None]
 
 
@@ -603,8 +681,7 @@ def _split_name(words: Words, start: int, end: int) -> list[tuple[int, int]]:
     return parts
 
 
-def _candidate(words: Words, found: _Found, sents: list[Span],
-               sent_starts: list[int]) -> Candidate | None:
+def _candidate(words: Words, found: _Found, sentences: _Sentences) -> Candidate | None:
     start, end, label, method, kind, expansion = found
     if method not in ("acronym", "gazetteer"):
         start, end = _extend_type_word(words, *_strip_the(words, start, end), kind)
@@ -613,11 +690,27 @@ def _candidate(words: Words, found: _Found, sents: list[Span],
     text = words.span_text(start, end)
     if not text.strip():
         return None
-    sent = sents[bisect_right(sent_starts, start) - 1]
-    before = " ".join(words.lowers[max(sent.start, start - 2):start])
-    after = " ".join(words.lowers[end:min(sent.end, end + 2)])
+    sent_start, sent_end, start_char, end_char = sentences.around(start)
+    before = " ".join(words.lowers[max(sent_start, start - 2):start])
+    after = " ".join(words.lowers[end:min(sent_end, end + 2)])
     return Candidate(words.starts[start], words.end_char(end - 1), text, label, method, kind,
-                     sent.start_char, sent.end_char, f"{before}|{after}", expansion)
+                     start_char, end_char, f"{before}|{after}", expansion)
+
+
+class _Sentences:
+    """The Doc's sentences (as doc.sents has them) by token and character offsets, from the
+    sentence starts: doc.sents builds a Span and Tokens for each."""
+
+    def __init__(self, words: Words) -> None:
+        n = len(words)
+        self.starts = [0] + [i for i in range(1, n) if words.sent_starts[i]] if n else []
+        ends = self.starts[1:] + [n]
+        self.bounds = [(s, e, words.starts[s], words.end_char(e - 1))
+                       for s, e in zip(self.starts, ends)]
+
+    def around(self, token: int) -> tuple[int, int, int, int]:
+        """(start, end, start_char, end_char) of the sentence that holds the token."""
+        return self.bounds[bisect_right(self.starts, token) - 1]
 
 
 def _extend_type_word(words: Words, start: int, end: int,
