@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy
 import spacy
-from spacy.attrs import ENT_IOB, ENT_TYPE, IDS, IS_TITLE, LIKE_NUM, NORM
+from spacy.attrs import IDS, IS_TITLE, LIKE_NUM, NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokenizer import Tokenizer
@@ -39,20 +39,6 @@ def set_spans(doc: Doc, name: str, spans: _Spans) -> None:
 def spans_of(doc: Doc, name: str) -> _Spans:
     """The spans our component put under name, in its order ([] before it ran)."""
     return doc.user_data.get(_SPANS_KEY, {}).get(name, [])
-
-
-def entities_of(doc: Doc) -> _Spans:
-    """doc.ents as (start, end, label), read from two arrays in C: doc.ents builds a Span
-    and three Tokens for each entity."""
-    if not len(doc):
-        return []
-    iob, types = doc.to_array([ENT_IOB, ENT_TYPE]).T
-    begins = numpy.flatnonzero((iob == 3) & (types != 0))  # B with a label (3 = B, 1 = I)
-    outside = numpy.append(numpy.flatnonzero(iob != 1), len(doc))
-    ends = outside[numpy.searchsorted(outside, begins, side="right")]
-    strings = doc.vocab.strings
-    return [(start, end, strings[label]) for start, end, label
-            in zip(begins.tolist(), ends.tolist(), types[begins].tolist())]
 
 
 # Words that open an Arabic armed-group name ("Jabhat al-Nusra", "Liwa al-Tawhid").
@@ -270,9 +256,9 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                            {lower_in(vocab, {"brigade", "battalion"}): True}],
                           [ordinal, type_word]], greedy="LONGEST")
     stretches = _RuleStretches(
-        _flag_id(lower_in(vocab, GROUP_PREFIXES)), _flag_id(lower_in(vocab, GROUP_TYPE_WORDS)),
-        _flag_id(lower_in(vocab, {"brigade", "battalion"})),
-        _flag_id(lower_in(vocab, ARTICLE_WORDS)))
+        *(lexeme_flag(vocab, _LowerIn(frozenset(words)))
+          for words in (GROUP_PREFIXES, GROUP_TYPE_WORDS, {"brigade", "battalion"},
+                        ARTICLE_WORDS)))
 
     def armed_group_rules(doc: Doc) -> Doc:
         set_spans(doc, "group_rules", [(s, e, "armed_group") for s, e
@@ -322,11 +308,6 @@ def _matches_by_stretch(matcher: Matcher, doc: Doc,
             for match in sorted(matches, key=lambda m: (m[1] - m[0], -m[0]), reverse=True)]
 
 
-def _flag_id(attribute: str) -> int:
-    """The attribute id of a lexeme flag named as the Matcher takes it ("FLAG19")."""
-    return int(IDS[attribute])
-
-
 @dataclass(frozen=True)
 class _LowerIn:
     """A lexeme flag's getter: the word in lower case (spaCy's LOWER) is one of these."""
@@ -342,15 +323,24 @@ _FIRST_FREE_FLAG = 19
 
 
 def lower_in(vocab: Vocab, words: Iterable[str]) -> str:
-    """The Matcher attribute (FLAG<n>) of a lexeme flag true for these words in lower case,
-    made once per vocabulary (each word's flag is computed when the word is first seen)."""
-    getter = _LowerIn(frozenset(words))
+    """The Matcher attribute (FLAG<n>) of a lexeme flag true for these words in lower case."""
+    return f"FLAG{_flag_bit(vocab, _LowerIn(frozenset(words)))}"
+
+
+def lexeme_flag(vocab: Vocab, getter: Callable[[str], bool]) -> int:
+    """The attribute id (as Doc.to_array takes it) of a lexeme flag true for the words getter
+    accepts, made once per vocabulary: each word's flag is computed when the word is first
+    seen, not at every token."""
+    return int(IDS[f"FLAG{_flag_bit(vocab, getter)}"])
+
+
+def _flag_bit(vocab: Vocab, getter: Callable[[str], bool]) -> int:
     getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
     bit = next((b for b in range(_FIRST_FREE_FLAG, 64) if getters.get(b) == getter), None)
     if bit is None:
         bit = next(b for b in range(_FIRST_FREE_FLAG, 64) if b not in getters)
         vocab.add_flag(getter, bit)
-    return f"FLAG{bit}"
+    return bit
 
 
 def load_nlp(model: str) -> Language:
@@ -473,17 +463,27 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     gazetteer, so a town is found whether or not the model tags it. Ordinary English
     words alone ("Some", "West") and runs of them ("White House") are left out."""
 
+    # per word, once per vocabulary: a name word, in capitals, a title
+    flags: list[int | str] = [lexeme_flag(nlp.vocab, getter) for getter in (
+        _name_text, _in_capitals, _LowerIn(frozenset(_TITLES)))]
+
     def name_lookup(doc: Doc) -> Doc:
         words = words_of(doc)
-        blocked = {i for start, end, label in entities_of(doc) if label in _NOT_NAMES
-                   for i in range(start, end) if not _uncommon_name_word(words, i)}
-        named = [_name_text(text) for text in words.texts]
-        for i in _shouted(words.texts):
+        blocked = {i for e in doc.ents if e.label_ in _NOT_NAMES for i in range(e.start, e.end)
+                   if not _uncommon_name_word(words, i)}
+        columns = doc.to_array(flags).astype(bool)
+        named: list[bool] = columns[:, 0].tolist()
+        capitals, titles = (numpy.flatnonzero(columns[:, k]).tolist() for k in (1, 2))
+        shouted = _shouted(words.texts, capitals)
+        for i in shouted:
             named[i] = True
-        for i in [*_titled_names(words, named), *_particle_surnames(words.texts, named)]:
+        for i in [*_titled_names(words, named, titles),
+                  *_particle_surnames(words.texts, named)]:
             named[i] = False
+        firsts = [i for i in sorted({*numpy.flatnonzero(columns[:, 0]).tolist(), *shouted})
+                  if named[i]]
         spans = []
-        for start, end in _capitalised_runs(words, blocked, named):
+        for start, end in _capitalised_runs(words, blocked, named, firsts):
             for i in range(start, end):
                 if not named[i]:
                     continue
@@ -497,15 +497,20 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     return name_lookup
 
 
-def _shouted(texts: list[str]) -> set[int]:
+def _in_capitals(text: str) -> bool:
+    return len(text) >= 2 and text.isalpha() and text.isupper()
+
+
+def _shouted(texts: list[str], capitals: list[int]) -> set[int]:
     """Words of a headline or dateline written in capitals ("NORTH WAZIRISTAN/LAKKI MARWAT:",
     "ERBIL, Kurdistan Region"): names there are looked up like capitalised ones. A lone
-    capitalised word inside a sentence is an acronym and stays one."""
-    caps = [len(text) >= 2 and text.isalpha() and text.isupper() for text in texts]
+    capitalised word inside a sentence is an acronym and stays one. capitals: the tokens
+    _in_capitals, in order."""
+    caps = set(capitals)
     shouted: set[int] = set()
-    for i in (i for i, capital in enumerate(caps) if capital):
+    for i in capitals:
         neighbours = [j for j in (i - 1, i + 1, i - 2, i + 2)
-                      if 0 <= j < len(texts) and caps[j]
+                      if j in caps
                       and (abs(j - i) == 1 or texts[(j + i) // 2] in {"/", "-", "&"})]
         opens_line = i == 0 or "\n" in texts[i - 1] or texts[i - 1].isspace()
         dateline = (opens_line and i + 1 < len(texts)
@@ -544,14 +549,14 @@ def _article_before(words: Words, i: int) -> int:
     return i
 
 
-def _capitalised_runs(words: Words, blocked: set[int],
-                      named: list[bool]) -> list[tuple[int, int]]:
-    """Maximal runs of name words, joined by particles or hyphens, not crossing sentences."""
+def _capitalised_runs(words: Words, blocked: set[int], named: list[bool],
+                      firsts: list[int]) -> list[tuple[int, int]]:
+    """Maximal runs of name words, joined by particles or hyphens, not crossing sentences.
+    firsts: the name words, in order (where a run can start)."""
     sent_starts, lowers, n = words.sent_starts, words.lowers, len(words)
-    runs, i = [], 0
-    while i < n:
-        if i in blocked or not named[i]:
-            i += 1
+    runs, j = [], 0
+    for i in firsts:
+        if i < j or i in blocked:
             continue
         j = i + 1
         while j < n and j not in blocked and not sent_starts[j] and (
@@ -561,7 +566,6 @@ def _capitalised_runs(words: Words, blocked: set[int],
         while j > i + 1 and not named[j - 1]:
             j -= 1
         runs.append((i, j))
-        i = j
     return runs
 
 
@@ -572,12 +576,13 @@ _TITLES = {"col", "gen", "lt", "maj", "capt", "sgt", "brig", "cpl", "pvt", "adm"
            "commander", "colonel", "general", "major", "captain", "lieutenant", "sergeant"}
 
 
-def _titled_names(words: Words, named: list[bool]) -> list[int]:
+def _titled_names(words: Words, named: list[bool], titles: list[int]) -> list[int]:
     """A title and the name words right after it: "Lt-Col Tar Aik Kyaw" is a person (up to
-    a particle: "Governor of Kherson" still names Kherson)."""
+    a particle: "Governor of Kherson" still names Kherson). titles: the tokens whose lower
+    case is one of _TITLES, in order."""
     found = []
-    for i in (i for i, name in enumerate(named) if name):
-        if words.lowers[i] in _TITLES:
+    for i in titles:
+        if named[i]:
             found.append(i)
             j = i + 1
             while j < len(words) and (named[j] or words.texts[j] == "-"):
@@ -594,7 +599,9 @@ _SURNAME_PARTICLES = {"van", "von", "der", "den", "ter"}
 def _particle_surnames(texts: list[str], named: list[bool]) -> list[int]:
     """The name words around a surname particle: a person ("Nikolaos van Dam" is no town
     of Nikolaos and no dam)."""
-    found = []
+    found: list[int] = []
+    if "van" not in texts and "von" not in texts:  # a scan in C: they are rare
+        return found
     for i in range(1, len(texts) - 1):
         if texts[i] in ("van", "von") and named[i - 1]:
             j = i - 1
@@ -644,9 +651,9 @@ def extract_candidates(doc: Doc) -> list[Candidate]:
               for s, e, _ in spans_of(doc, "definitions")]
     found += [(s, e, "ACRONYM", "acronym", None, label)
               for s, e, label in spans_of(doc, "acronyms")]
-    found += [(start, end, label, "ner", None, "") for s, e, label in entities_of(doc)
-              if label in CANDIDATE_LABELS | BLOCKING_LABELS
-              for start, end in _split_name(words, s, e)]
+    found += [(start, end, e.label_, "ner", None, "") for e in doc.ents
+              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS
+              for start, end in _split_name(words, e.start, e.end)]
     found += [(s, e, "LOOKUP", "lookup", "place", "") for s, e, _ in spans_of(doc, "lookup")]
     sentences = _Sentences(words)
     candidates = [_candidate(words, item, sentences) for item in found]
@@ -687,14 +694,13 @@ def _candidate(words: Words, found: _Found, sentences: _Sentences) -> Candidate 
         start, end = _extend_type_word(words, *_strip_the(words, start, end), kind)
     elif method == "gazetteer" and kind == "place":  # "latakiyya province"
         start, end = _extend_type_word(words, start, end, kind)
-    text = words.span_text(start, end)
-    if not text.strip():
-        return None
-    sent_start, sent_end, start_char, end_char = sentences.around(start)
-    before = " ".join(words.lowers[max(sent_start, start - 2):start])
-    after = " ".join(words.lowers[end:min(sent_end, end + 2)])
-    return Candidate(words.starts[start], words.end_char(end - 1), text, label, method, kind,
-                     start_char, end_char, f"{before}|{after}", expansion)
+    where = sentences.place(start, end)
+    return None if where is None else Candidate(*where[:3], label, method, kind, *where[3:],
+                                                expansion)
+
+
+# A span's (start_char, end_char, text, sentence start_char, sentence end_char, context).
+_Place = tuple[int, int, str, int, int, str]
 
 
 class _Sentences:
@@ -702,15 +708,36 @@ class _Sentences:
     sentence starts: doc.sents builds a Span and Tokens for each."""
 
     def __init__(self, words: Words) -> None:
+        self.words = words
+        self.places: dict[tuple[int, int], _Place | None] = {}
         n = len(words)
         self.starts = [0] + [i for i in range(1, n) if words.sent_starts[i]] if n else []
         ends = self.starts[1:] + [n]
         self.bounds = [(s, e, words.starts[s], words.end_char(e - 1))
                        for s, e in zip(self.starts, ends)]
 
-    def around(self, token: int) -> tuple[int, int, int, int]:
-        """(start, end, start_char, end_char) of the sentence that holds the token."""
-        return self.bounds[bisect_right(self.starts, token) - 1]
+    def place(self, start: int, end: int) -> _Place | None:
+        """Where tokens start..end are: their characters, text, sentence and context; None
+        for no text. Kept, as a span is often found by more than one source."""
+        key = (start, end)
+        if key not in self.places:
+            self.places[key] = self._place(start, end)
+        return self.places[key]
+
+    def _place(self, start: int, end: int) -> _Place | None:
+        words = self.words
+        if start >= end:
+            return None
+        start_char, end_char = words.starts[start], words.end_char(end - 1)
+        text = words.text[start_char:end_char]
+        if not text.strip():
+            return None
+        sent_start, sent_end, sent_start_char, sent_end_char = \
+            self.bounds[bisect_right(self.starts, start) - 1]
+        lowers = words.lowers
+        context = (f"{' '.join(lowers[max(sent_start, start - 2):start])}|"
+                   f"{' '.join(lowers[end:min(sent_end, end + 2)])}")
+        return start_char, end_char, text, sent_start_char, sent_end_char, context
 
 
 def _extend_type_word(words: Words, start: int, end: int,
