@@ -106,12 +106,22 @@ def token_norm(text: str) -> str:
 
 @Language.factory("fold_norms")
 def make_fold_norms(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    # Each word's folded NORM (its hash) is worked out the first time the word is seen, as
+    # a lexeme attribute would be: the lexemes' own NORM feeds the model, so it stays, and
+    # the Doc's tokens get ours.
+    norm_hashes: dict[str, int] = {}
+    strings = nlp.vocab.strings
+
+    def norm_hash(text: str) -> int:
+        norm_hashes[text] = strings.add(token_norm(text))
+        return norm_hashes[text]
+
     def fold_norms(doc: Doc) -> Doc:
         # one array into the Doc: what token.norm_ = ... does, without a Python Token
         # object for each token
         if len(doc):
-            strings = doc.vocab.strings
-            norms = [strings.add(token_norm(text)) for text in words_of(doc).texts]
+            norms = [norm_hashes[text] if text in norm_hashes else norm_hash(text)
+                     for text in words_of(doc).texts]
             column = numpy.array(norms, dtype=numpy.uint64).reshape(-1, 1)  # hashes: uint64
             doc.from_array([NORM], column)  # type: ignore[arg-type]
         return doc
@@ -255,10 +265,10 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                           [name_word, article, name_word,
                            {lower_in(vocab, {"brigade", "battalion"}): True}],
                           [ordinal, type_word]], greedy="LONGEST")
-    stretches = _RuleStretches(
-        *(lexeme_flag(vocab, _LowerIn(frozenset(words)))
-          for words in (GROUP_PREFIXES, GROUP_TYPE_WORDS, {"brigade", "battalion"},
-                        ARTICLE_WORDS)))
+    getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
+    stretches = _RuleStretches(*(lexeme_flag(vocab, _RuleWord(getters[IS_TITLE],
+                                                              getters[LIKE_NUM], anchor))
+                                 for anchor in (False, True)))
 
     def armed_group_rules(doc: Doc) -> Doc:
         set_spans(doc, "group_rules", [(s, e, "armed_group") for s, e
@@ -268,29 +278,56 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
     return armed_group_rules
 
 
+_BRIGADE_WORDS = frozenset({"brigade", "battalion"})
+
+
+@dataclass(frozen=True)
+class _RuleWord:
+    """A lexeme flag's getter: a word that a token of some rule pattern can be (title case,
+    a number, an article, "brigade"); as an anchor, a word that every pattern needs one of
+    (a title-case prefix or type word, "brigade"). is_title and like_num: the vocabulary's
+    own getters of IS_TITLE and LIKE_NUM, which the patterns check."""
+
+    is_title: Callable[[str], bool]
+    like_num: Callable[[str], bool]
+    anchor: bool
+
+    def __call__(self, text: str) -> bool:
+        lower = text.lower()
+        if self.anchor:
+            return (self.is_title(text) and (lower in GROUP_PREFIXES
+                                             or lower in GROUP_TYPE_WORDS)
+                    or lower in _BRIGADE_WORDS)
+        return (self.is_title(text) or self.like_num(text) or lower in ARTICLE_WORDS
+                or lower in _BRIGADE_WORDS)
+
+
 @dataclass(frozen=True)
 class _RuleStretches:
     """The lexeme flags (attribute ids) that find where the group rules can match."""
 
-    prefix: int
-    type_word: int
-    brigade: int
-    article: int
+    rule_word: int
+    anchor: int
 
     def of(self, doc: Doc) -> list[tuple[int, int]]:
-        """Maximal stretches of tokens that every rule pattern's tokens belong to (title
-        case, a number, an article, "brigade"), holding a word every pattern needs (a
-        title-case prefix or type word, "brigade"). No match crosses a token outside them."""
-        flags = doc.to_array([IS_TITLE, LIKE_NUM, self.article, self.brigade, self.prefix,
-                              self.type_word]).astype(bool)
-        title, number, article, brigade, prefix, type_word = flags.T
-        inside = title | number | article | brigade
-        anchor = (title & (prefix | type_word)) | brigade
-        edges = numpy.flatnonzero(numpy.diff(inside, prepend=False, append=False))
-        starts, ends = edges[::2], edges[1::2]
-        anchors = numpy.concatenate(([0], numpy.cumsum(anchor)))  # anchors before token i
-        held = anchors[ends] > anchors[starts]
-        return list(zip(starts[held].tolist(), ends[held].tolist()))
+        """The maximal stretches of rule words that hold an anchor, in order: no match
+        crosses a token outside them."""
+        columns = doc.to_array([self.rule_word, self.anchor]).astype(bool)
+        anchors = numpy.flatnonzero(columns[:, 1]).tolist()
+        if not anchors:
+            return []
+        inside: list[bool] = columns[:, 0].tolist()
+        stretches, end = [], 0
+        for anchor in anchors:  # an anchor is a rule word
+            if anchor < end:
+                continue
+            start, end = anchor, anchor + 1
+            while start > 0 and inside[start - 1]:
+                start -= 1
+            while end < len(inside) and inside[end]:
+                end += 1
+            stretches.append((start, end))
+        return stretches
 
 
 def _matches_by_stretch(matcher: Matcher, doc: Doc,
@@ -645,7 +682,8 @@ def extract_candidates(doc: Doc) -> list[Candidate]:
     found: list[_Found] = []
     found += [(s, e, "GAZETTEER", "gazetteer", label, "")
               for s, e, label in spans_of(doc, "gazetteer")]
-    found += [(s, e, "RULE", "rule", "armed_group", "") for s, e, _ in spans_of(doc, "group_rules")]
+    found += [(s, e, "RULE", "rule", "armed_group", "")
+              for s, e, _ in spans_of(doc, "group_rules")]
     found += [(s, e, "OUTLET", "gazetteer", "block", "") for s, e, _ in spans_of(doc, "outlets")]
     found += [(s, e, "DEFINITION", "definition", None, "")
               for s, e, _ in spans_of(doc, "definitions")]
