@@ -41,6 +41,19 @@ def spans_of(doc: Doc, name: str) -> _Spans:
     return doc.user_data.get(_SPANS_KEY, {}).get(name, [])
 
 
+def entities_of(doc: Doc) -> _Spans:
+    """doc.ents as (start, end, label), read once per Doc (the entity recognizer runs before
+    our components, so they stay true): each read of doc.ents builds a Span and three Tokens
+    for every entity."""
+    entities = doc.user_data.get(_ENTITIES_KEY)
+    if entities is None:
+        entities = doc.user_data[_ENTITIES_KEY] = [(e.start, e.end, e.label_) for e in doc.ents]
+    return entities
+
+
+_ENTITIES_KEY = "gazetteer.entities"
+
+
 # Words that open an Arabic armed-group name ("Jabhat al-Nusra", "Liwa al-Tawhid").
 GROUP_PREFIXES = {
     "jabhat", "jabha", "jaish", "jaysh", "jaych", "jeish", "liwa", "liwaa", "lewa", "harakat",
@@ -506,8 +519,8 @@ def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
 
     def name_lookup(doc: Doc) -> Doc:
         words = words_of(doc)
-        blocked = {i for e in doc.ents if e.label_ in _NOT_NAMES for i in range(e.start, e.end)
-                   if not _uncommon_name_word(words, i)}
+        blocked = {i for start, end, label in entities_of(doc) if label in _NOT_NAMES
+                   for i in range(start, end) if not _uncommon_name_word(words, i)}
         columns = doc.to_array(flags).astype(bool)
         named: list[bool] = columns[:, 0].tolist()
         capitals, titles = (numpy.flatnonzero(columns[:, k]).tolist() for k in (1, 2))
@@ -689,9 +702,9 @@ def extract_candidates(doc: Doc) -> list[Candidate]:
               for s, e, _ in spans_of(doc, "definitions")]
     found += [(s, e, "ACRONYM", "acronym", None, label)
               for s, e, label in spans_of(doc, "acronyms")]
-    found += [(start, end, e.label_, "ner", None, "") for e in doc.ents
-              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS
-              for start, end in _split_name(words, e.start, e.end)]
+    found += [(start, end, label, "ner", None, "") for s, e, label in entities_of(doc)
+              if label in CANDIDATE_LABELS | BLOCKING_LABELS
+              for start, end in _split_name(words, s, e)]
     found += [(s, e, "LOOKUP", "lookup", "place", "") for s, e, _ in spans_of(doc, "lookup")]
     sentences = _Sentences(words)
     candidates = [_candidate(words, item, sentences) for item in found]
