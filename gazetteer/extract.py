@@ -257,11 +257,29 @@ def make_outlet_names(nlp: Language, name: str) -> Callable[[Doc], Doc]:
 
 @Language.factory("armed_group_rules")
 def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    vocab = nlp.vocab
+    matcher = group_rule_matcher(vocab)
+    getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
+    stretches = _RuleStretches(*(lexeme_flag(vocab, _RuleWord(getters[IS_TITLE],
+                                                              getters[LIKE_NUM], anchor))
+                                 for anchor in (False, True)))
+
+    def armed_group_rules(doc: Doc) -> Doc:
+        set_spans(doc, "group_rules", [(s, e, "armed_group") for s, e
+                                       in _matches_by_stretch(matcher, doc, stretches)])
+        return doc
+
+    return armed_group_rules
+
+
+def group_rule_matcher(vocab: Vocab) -> Matcher:
+    """The armed-group name rules. Every pattern's tokens are _RuleWord's rule words and
+    each pattern needs one of its anchors (tests/test_extract_stretches.py checks that the
+    rules find over their stretches what they find over the whole Doc)."""
     # "LOWER in a set" as lexeme flags, which the Matcher checks in C: a {"LOWER": {"IN":
     # ...}} predicate is a Python call at every token (most of the rules' time). The
     # pattern schema knows no FLAG<n> keys: the Matcher reads them, its validator does not.
-    matcher = Matcher(nlp.vocab, validate=False)
-    vocab = nlp.vocab
+    matcher = Matcher(vocab, validate=False)
     title = {"IS_TITLE": True}
     article = {lower_in(vocab, ARTICLE_WORDS): True, "OP": "*"}
     prefix = {lower_in(vocab, GROUP_PREFIXES): True, "IS_TITLE": True}
@@ -278,17 +296,7 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                           [name_word, article, name_word,
                            {lower_in(vocab, {"brigade", "battalion"}): True}],
                           [ordinal, type_word]], greedy="LONGEST")
-    getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
-    stretches = _RuleStretches(*(lexeme_flag(vocab, _RuleWord(getters[IS_TITLE],
-                                                              getters[LIKE_NUM], anchor))
-                                 for anchor in (False, True)))
-
-    def armed_group_rules(doc: Doc) -> Doc:
-        set_spans(doc, "group_rules", [(s, e, "armed_group") for s, e
-                                       in _matches_by_stretch(matcher, doc, stretches)])
-        return doc
-
-    return armed_group_rules
+    return matcher
 
 
 _BRIGADE_WORDS = frozenset({"brigade", "battalion"})
