@@ -11,11 +11,11 @@ from functools import lru_cache
 
 import numpy
 import spacy
-from spacy.attrs import NORM
+from spacy.attrs import IDS, IS_TITLE, LIKE_NUM, NORM
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokenizer import Tokenizer
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from .acronyms import PARTICLES, long_form_start, looks_like_acronym
@@ -24,6 +24,35 @@ from .errors import ModelNotInstalled
 from .fold import ascii_fold, fold_token, is_acronym, is_article
 from .tokens import Words, words_of
 from .types import Candidate
+
+# Our components' spans, as (start, end, label) token offsets kept in doc.user_data (nothing
+# of ours serialises a Doc), not in doc.spans: a Span there costs a Python Span and three
+# Tokens to build and as many again to read back, for each of some sixty spans a document.
+_SPANS_KEY = "gazetteer.spans"
+_Spans = list[tuple[int, int, str]]
+
+
+def set_spans(doc: Doc, name: str, spans: _Spans) -> None:
+    doc.user_data.setdefault(_SPANS_KEY, {})[name] = spans
+
+
+def spans_of(doc: Doc, name: str) -> _Spans:
+    """The spans our component put under name, in its order ([] before it ran)."""
+    return doc.user_data.get(_SPANS_KEY, {}).get(name, [])
+
+
+def entities_of(doc: Doc) -> _Spans:
+    """doc.ents as (start, end, label), read once per Doc (the entity recognizer runs before
+    our components, so they stay true): each read of doc.ents builds a Span and three Tokens
+    for every entity."""
+    entities = doc.user_data.get(_ENTITIES_KEY)
+    if entities is None:
+        entities = doc.user_data[_ENTITIES_KEY] = [(e.start, e.end, e.label_) for e in doc.ents]
+    return entities
+
+
+_ENTITIES_KEY = "gazetteer.entities"
+
 
 # Words that open an Arabic armed-group name ("Jabhat al-Nusra", "Liwa al-Tawhid").
 GROUP_PREFIXES = {
@@ -90,12 +119,22 @@ def token_norm(text: str) -> str:
 
 @Language.factory("fold_norms")
 def make_fold_norms(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    # Each word's folded NORM (its hash) is worked out the first time the word is seen, as
+    # a lexeme attribute would be: the lexemes' own NORM feeds the model, so it stays, and
+    # the Doc's tokens get ours.
+    norm_hashes: dict[str, int] = {}
+    strings = nlp.vocab.strings
+
+    def norm_hash(text: str) -> int:
+        norm_hashes[text] = strings.add(token_norm(text))
+        return norm_hashes[text]
+
     def fold_norms(doc: Doc) -> Doc:
         # one array into the Doc: what token.norm_ = ... does, without a Python Token
         # object for each token
         if len(doc):
-            strings = doc.vocab.strings
-            norms = [strings.add(token_norm(text)) for text in words_of(doc).texts]
+            norms = [norm_hashes[text] if text in norm_hashes else norm_hash(text)
+                     for text in words_of(doc).texts]
             column = numpy.array(norms, dtype=numpy.uint64).reshape(-1, 1)  # hashes: uint64
             doc.from_array([NORM], column)  # type: ignore[arg-type]
         return doc
@@ -131,8 +170,9 @@ class GazetteerMatcher:
     def __call__(self, doc: Doc) -> Doc:
         words, strings = words_of(doc), doc.vocab.strings
         matches = list(self.folded(doc)) + list(self.exact(doc))
-        doc.spans["gazetteer"] = [Span(doc, s, e, label=m) for m, s, e in matches
-                                  if _plausibly_named(words, s, e, strings[m])]
+        named = [(s, e, strings[m]) for m, s, e in matches]
+        set_spans(doc, "gazetteer", [(s, e, label) for s, e, label in named
+                                     if _plausibly_named(words, s, e, label)])
         return doc
 
 
@@ -203,12 +243,13 @@ _OUTLET = re.compile(rf"\b{_NAME}(?: {_NAME}){{0,2}} (?:{_OUTLET_LAST_WORDS})\b"
 
 @Language.factory("outlet_names")
 def make_outlet_names(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    """doc.spans["outlets"]: names shaped like a news outlet's, which block the names inside."""
+    """spans_of(doc, "outlets"): names shaped like a news outlet's, which block the names
+    inside."""
 
     def outlet_names(doc: Doc) -> Doc:
         spans = (doc.char_span(m.start(), m.end(), label="block", alignment_mode="expand")
                  for m in _OUTLET.finditer(words_of(doc).text))
-        doc.spans["outlets"] = [s for s in spans if s is not None]
+        set_spans(doc, "outlets", [(s.start, s.end, "block") for s in spans if s is not None])
         return doc
 
     return outlet_names
@@ -216,11 +257,29 @@ def make_outlet_names(nlp: Language, name: str) -> Callable[[Doc], Doc]:
 
 @Language.factory("armed_group_rules")
 def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
+    vocab = nlp.vocab
+    matcher = group_rule_matcher(vocab)
+    getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
+    stretches = _RuleStretches(*(lexeme_flag(vocab, _RuleWord(getters[IS_TITLE],
+                                                              getters[LIKE_NUM], anchor))
+                                 for anchor in (False, True)))
+
+    def armed_group_rules(doc: Doc) -> Doc:
+        set_spans(doc, "group_rules", [(s, e, "armed_group") for s, e
+                                       in _matches_by_stretch(matcher, doc, stretches)])
+        return doc
+
+    return armed_group_rules
+
+
+def group_rule_matcher(vocab: Vocab) -> Matcher:
+    """The armed-group name rules. Every pattern's tokens are _RuleWord's rule words and
+    each pattern needs one of its anchors (tests/test_extract_stretches.py checks that the
+    rules find over their stretches what they find over the whole Doc)."""
     # "LOWER in a set" as lexeme flags, which the Matcher checks in C: a {"LOWER": {"IN":
     # ...}} predicate is a Python call at every token (most of the rules' time). The
     # pattern schema knows no FLAG<n> keys: the Matcher reads them, its validator does not.
-    matcher = Matcher(nlp.vocab, validate=False)
-    vocab = nlp.vocab
+    matcher = Matcher(vocab, validate=False)
     title = {"IS_TITLE": True}
     article = {lower_in(vocab, ARTICLE_WORDS): True, "OP": "*"}
     prefix = {lower_in(vocab, GROUP_PREFIXES): True, "IS_TITLE": True}
@@ -237,13 +296,74 @@ def make_armed_group_rules(nlp: Language, name: str) -> Callable[[Doc], Doc]:
                           [name_word, article, name_word,
                            {lower_in(vocab, {"brigade", "battalion"}): True}],
                           [ordinal, type_word]], greedy="LONGEST")
+    return matcher
 
-    def armed_group_rules(doc: Doc) -> Doc:
-        doc.spans["group_rules"] = [Span(doc, s, e, label="armed_group")
-                                    for _, s, e in matcher(doc)]
-        return doc
 
-    return armed_group_rules
+_BRIGADE_WORDS = frozenset({"brigade", "battalion"})
+
+
+@dataclass(frozen=True)
+class _RuleWord:
+    """A lexeme flag's getter: a word that a token of some rule pattern can be (title case,
+    a number, an article, "brigade"); as an anchor, a word that every pattern needs one of
+    (a title-case prefix or type word, "brigade"). is_title and like_num: the vocabulary's
+    own getters of IS_TITLE and LIKE_NUM, which the patterns check."""
+
+    is_title: Callable[[str], bool]
+    like_num: Callable[[str], bool]
+    anchor: bool
+
+    def __call__(self, text: str) -> bool:
+        lower = text.lower()
+        if self.anchor:
+            return (self.is_title(text) and (lower in GROUP_PREFIXES
+                                             or lower in GROUP_TYPE_WORDS)
+                    or lower in _BRIGADE_WORDS)
+        return (self.is_title(text) or self.like_num(text) or lower in ARTICLE_WORDS
+                or lower in _BRIGADE_WORDS)
+
+
+@dataclass(frozen=True)
+class _RuleStretches:
+    """The lexeme flags (attribute ids) that find where the group rules can match."""
+
+    rule_word: int
+    anchor: int
+
+    def of(self, doc: Doc) -> list[tuple[int, int]]:
+        """The maximal stretches of rule words that hold an anchor, in order: no match
+        crosses a token outside them."""
+        columns = doc.to_array([self.rule_word, self.anchor]).astype(bool)
+        anchors = numpy.flatnonzero(columns[:, 1]).tolist()
+        if not anchors:
+            return []
+        inside: list[bool] = columns[:, 0].tolist()
+        stretches, end = [], 0
+        for anchor in anchors:  # an anchor is a rule word
+            if anchor < end:
+                continue
+            start, end = anchor, anchor + 1
+            while start > 0 and inside[start - 1]:
+                start -= 1
+            while end < len(inside) and inside[end]:
+                end += 1
+            stretches.append((start, end))
+        return stretches
+
+
+def _matches_by_stretch(matcher: Matcher, doc: Doc,
+                        stretches: _RuleStretches) -> list[tuple[int, int]]:
+    """What matcher(doc) finds, as (start, end) in its order, from the matcher run over the
+    stretches where a match can be only (the rules' tokens are a few in a hundred; the
+    Matcher builds two Python Tokens for every token it is given). Each stretch starts
+    with no partial match alive, so its matches are the whole Doc's there; the order is
+    spaCy's: by rule in order of its first match, then longest first, then leftmost."""
+    by_rule: dict[int, list[tuple[int, int]]] = {}
+    for first, last in stretches.of(doc) if len(doc) else []:
+        for rule, start, end in matcher(doc[first:last]):
+            by_rule.setdefault(rule, []).append((first + start, first + end))
+    return [match for matches in by_rule.values()
+            for match in sorted(matches, key=lambda m: (m[1] - m[0], -m[0]), reverse=True)]
 
 
 @dataclass(frozen=True)
@@ -261,15 +381,24 @@ _FIRST_FREE_FLAG = 19
 
 
 def lower_in(vocab: Vocab, words: Iterable[str]) -> str:
-    """The Matcher attribute (FLAG<n>) of a lexeme flag true for these words in lower case,
-    made once per vocabulary (each word's flag is computed when the word is first seen)."""
-    getter = _LowerIn(frozenset(words))
+    """The Matcher attribute (FLAG<n>) of a lexeme flag true for these words in lower case."""
+    return f"FLAG{_flag_bit(vocab, _LowerIn(frozenset(words)))}"
+
+
+def lexeme_flag(vocab: Vocab, getter: Callable[[str], bool]) -> int:
+    """The attribute id (as Doc.to_array takes it) of a lexeme flag true for the words getter
+    accepts, made once per vocabulary: each word's flag is computed when the word is first
+    seen, not at every token."""
+    return int(IDS[f"FLAG{_flag_bit(vocab, getter)}"])
+
+
+def _flag_bit(vocab: Vocab, getter: Callable[[str], bool]) -> int:
     getters = vocab.lex_attr_getters  # type: ignore[attr-defined]  # not in spaCy's stubs
     bit = next((b for b in range(_FIRST_FREE_FLAG, 64) if getters.get(b) == getter), None)
     if bit is None:
         bit = next(b for b in range(_FIRST_FREE_FLAG, 64) if b not in getters)
         vocab.add_flag(getter, bit)
-    return f"FLAG{bit}"
+    return bit
 
 
 def load_nlp(model: str) -> Language:
@@ -313,15 +442,16 @@ def _split_citation_marks(nlp: Language) -> None:
 
 @Language.factory("acronym_definitions")
 def make_acronym_definitions(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    """doc.spans["definitions"]: long forms, labelled with their acronym ("Arakan Army" /
-    AA); doc.spans["acronyms"]: every use of a defined acronym, labelled with its long form."""
+    """spans_of(doc, "definitions"): long forms, labelled with their acronym ("Arakan Army"
+    / AA); spans_of(doc, "acronyms"): every use of a defined acronym, labelled with its long
+    form."""
 
     def acronym_definitions(doc: Doc) -> Doc:
         words = words_of(doc)
         defined = _defined_acronyms(words)
-        doc.spans["definitions"] = [Span(doc, s, e, label=a) for a, (s, e) in defined.items()]
-        doc.spans["acronyms"] = [Span(doc, i, i + 1, label=words.span_text(*defined[text]))
-                                 for i, text in enumerate(words.texts) if text in defined]
+        set_spans(doc, "definitions", [(s, e, a) for a, (s, e) in defined.items()])
+        set_spans(doc, "acronyms", [(i, i + 1, words.span_text(*defined[text]))
+                                    for i, text in enumerate(words.texts) if text in defined])
         return doc
 
     return acronym_definitions
@@ -386,44 +516,59 @@ MAX_LOOKUP_WORDS = 4
 
 @Language.factory("name_lookup")
 def make_name_lookup(nlp: Language, name: str) -> Callable[[Doc], Doc]:
-    """doc.spans["lookup"]: every run of capitalised words (up to four, with particles and
+    """spans_of(doc, "lookup"): every run of capitalised words (up to four, with particles and
     hyphens inside: "Mocímboa da Praia", "Umm al-Aranib"), to be looked up in the reference
     gazetteer, so a town is found whether or not the model tags it. Ordinary English
     words alone ("Some", "West") and runs of them ("White House") are left out."""
 
+    # per word, once per vocabulary: a name word, in capitals, a title
+    flags: list[int | str] = [lexeme_flag(nlp.vocab, getter) for getter in (
+        _name_text, _in_capitals, _LowerIn(frozenset(_TITLES)))]
+
     def name_lookup(doc: Doc) -> Doc:
         words = words_of(doc)
-        blocked = {i for e in doc.ents if e.label_ in _NOT_NAMES for i in range(e.start, e.end)
-                   if not _uncommon_name_word(words, i)}
-        named = [_name_text(text) for text in words.texts]
-        for i in _shouted(words.texts):
+        blocked = {i for start, end, label in entities_of(doc) if label in _NOT_NAMES
+                   for i in range(start, end) if not _uncommon_name_word(words, i)}
+        columns = doc.to_array(flags).astype(bool)
+        named: list[bool] = columns[:, 0].tolist()
+        capitals, titles = (numpy.flatnonzero(columns[:, k]).tolist() for k in (1, 2))
+        shouted = _shouted(words.texts, capitals)
+        for i in shouted:
             named[i] = True
-        for i in [*_titled_names(words, named), *_particle_surnames(words.texts, named)]:
+        for i in [*_titled_names(words, named, titles),
+                  *_particle_surnames(words.texts, named)]:
             named[i] = False
+        firsts = [i for i in sorted({*numpy.flatnonzero(columns[:, 0]).tolist(), *shouted})
+                  if named[i]]
         spans = []
-        for start, end in _capitalised_runs(words, blocked, named):
+        for start, end in _capitalised_runs(words, blocked, named, firsts):
             for i in range(start, end):
                 if not named[i]:
                     continue
                 first = _article_before(words, i)  # "al-Qaryatain" starts at its article
                 for j in range(i + 1, min(end, i + 2 * MAX_LOOKUP_WORDS) + 1):
                     if named[j - 1] and _lookup_worthy(words, first, j, named):
-                        spans.append(Span(doc, first, j, label="place"))
-        doc.spans["lookup"] = spans
+                        spans.append((first, j, "place"))
+        set_spans(doc, "lookup", spans)
         return doc
 
     return name_lookup
 
 
-def _shouted(texts: list[str]) -> set[int]:
+def _in_capitals(text: str) -> bool:
+    return len(text) >= 2 and text.isalpha() and text.isupper()
+
+
+def _shouted(texts: list[str], capitals: list[int]) -> set[int]:
     """Words of a headline or dateline written in capitals ("NORTH WAZIRISTAN/LAKKI MARWAT:",
     "ERBIL, Kurdistan Region"): names there are looked up like capitalised ones. A lone
-    capitalised word inside a sentence is an acronym and stays one."""
-    caps = [len(text) >= 2 and text.isalpha() and text.isupper() for text in texts]
+    capitalised word inside a sentence is an acronym and stays one. capitals: the tokens
+    _in_capitals, in order."""
+    caps = set(capitals)
     shouted: set[int] = set()
-    for i in (i for i, capital in enumerate(caps) if capital):
+    for i in capitals:
         neighbours = [j for j in (i - 1, i + 1, i - 2, i + 2)
-                      if 0 <= j < len(texts) and caps[j]
+                      if j in caps
                       and (abs(j - i) == 1 or texts[(j + i) // 2] in {"/", "-", "&"})]
         opens_line = i == 0 or "\n" in texts[i - 1] or texts[i - 1].isspace()
         dateline = (opens_line and i + 1 < len(texts)
@@ -462,14 +607,14 @@ def _article_before(words: Words, i: int) -> int:
     return i
 
 
-def _capitalised_runs(words: Words, blocked: set[int],
-                      named: list[bool]) -> list[tuple[int, int]]:
-    """Maximal runs of name words, joined by particles or hyphens, not crossing sentences."""
+def _capitalised_runs(words: Words, blocked: set[int], named: list[bool],
+                      firsts: list[int]) -> list[tuple[int, int]]:
+    """Maximal runs of name words, joined by particles or hyphens, not crossing sentences.
+    firsts: the name words, in order (where a run can start)."""
     sent_starts, lowers, n = words.sent_starts, words.lowers, len(words)
-    runs, i = [], 0
-    while i < n:
-        if i in blocked or not named[i]:
-            i += 1
+    runs, j = [], 0
+    for i in firsts:
+        if i < j or i in blocked:
             continue
         j = i + 1
         while j < n and j not in blocked and not sent_starts[j] and (
@@ -479,7 +624,6 @@ def _capitalised_runs(words: Words, blocked: set[int],
         while j > i + 1 and not named[j - 1]:
             j -= 1
         runs.append((i, j))
-        i = j
     return runs
 
 
@@ -490,12 +634,13 @@ _TITLES = {"col", "gen", "lt", "maj", "capt", "sgt", "brig", "cpl", "pvt", "adm"
            "commander", "colonel", "general", "major", "captain", "lieutenant", "sergeant"}
 
 
-def _titled_names(words: Words, named: list[bool]) -> list[int]:
+def _titled_names(words: Words, named: list[bool], titles: list[int]) -> list[int]:
     """A title and the name words right after it: "Lt-Col Tar Aik Kyaw" is a person (up to
-    a particle: "Governor of Kherson" still names Kherson)."""
+    a particle: "Governor of Kherson" still names Kherson). titles: the tokens whose lower
+    case is one of _TITLES, in order."""
     found = []
-    for i in (i for i, name in enumerate(named) if name):
-        if words.lowers[i] in _TITLES:
+    for i in titles:
+        if named[i]:
             found.append(i)
             j = i + 1
             while j < len(words) and (named[j] or words.texts[j] == "-"):
@@ -512,7 +657,9 @@ _SURNAME_PARTICLES = {"van", "von", "der", "den", "ter"}
 def _particle_surnames(texts: list[str], named: list[bool]) -> list[int]:
     """The name words around a surname particle: a person ("Nikolaos van Dam" is no town
     of Nikolaos and no dam)."""
-    found = []
+    found: list[int] = []
+    if "van" not in texts and "von" not in texts:  # a scan in C: they are rare
+        return found
     for i in range(1, len(texts) - 1):
         if texts[i] in ("van", "von") and named[i - 1]:
             j = i - 1
@@ -554,24 +701,21 @@ def extract_candidates(doc: Doc) -> list[Candidate]:
     the group rules, defined acronyms, the model's entities and the name look-up."""
     words = words_of(doc)
     found: list[_Found] = []
-    found += [(s.start, s.end, "GAZETTEER", "gazetteer", s.label_, "")
-              for s in doc.spans.get("gazetteer", [])]
-    found += [(s.start, s.end, "RULE", "rule", "armed_group", "")
-              for s in doc.spans.get("group_rules", [])]
-    found += [(s.start, s.end, "OUTLET", "gazetteer", "block", "")
-              for s in doc.spans.get("outlets", [])]
-    found += [(s.start, s.end, "DEFINITION", "definition", None, "")
-              for s in doc.spans.get("definitions", [])]
-    found += [(s.start, s.end, "ACRONYM", "acronym", None, s.label_)
-              for s in doc.spans.get("acronyms", [])]
-    found += [(start, end, e.label_, "ner", None, "") for e in doc.ents
-              if e.label_ in CANDIDATE_LABELS | BLOCKING_LABELS
-              for start, end in _split_name(words, e.start, e.end)]
-    found += [(s.start, s.end, "LOOKUP", "lookup", "place", "")
-              for s in doc.spans.get("lookup", [])]
-    sents = list(doc.sents)  # once per doc: token.sent walks the doc on every call
-    starts = [s.start for s in sents]
-    candidates = [_candidate(words, item, sents, starts) for item in found]
+    found += [(s, e, "GAZETTEER", "gazetteer", label, "")
+              for s, e, label in spans_of(doc, "gazetteer")]
+    found += [(s, e, "RULE", "rule", "armed_group", "")
+              for s, e, _ in spans_of(doc, "group_rules")]
+    found += [(s, e, "OUTLET", "gazetteer", "block", "") for s, e, _ in spans_of(doc, "outlets")]
+    found += [(s, e, "DEFINITION", "definition", None, "")
+              for s, e, _ in spans_of(doc, "definitions")]
+    found += [(s, e, "ACRONYM", "acronym", None, label)
+              for s, e, label in spans_of(doc, "acronyms")]
+    found += [(start, end, label, "ner", None, "") for s, e, label in entities_of(doc)
+              if label in CANDIDATE_LABELS | BLOCKING_LABELS
+              for start, end in _split_name(words, s, e)]
+    found += [(s, e, "LOOKUP", "lookup", "place", "") for s, e, _ in spans_of(doc, "lookup")]
+    sentences = _Sentences(words)
+    candidates = [_candidate(words, item, sentences) for item in found]
     return [c for c in candidates if c is not None]
 
 
@@ -603,21 +747,56 @@ def _split_name(words: Words, start: int, end: int) -> list[tuple[int, int]]:
     return parts
 
 
-def _candidate(words: Words, found: _Found, sents: list[Span],
-               sent_starts: list[int]) -> Candidate | None:
+def _candidate(words: Words, found: _Found, sentences: _Sentences) -> Candidate | None:
     start, end, label, method, kind, expansion = found
     if method not in ("acronym", "gazetteer"):
         start, end = _extend_type_word(words, *_strip_the(words, start, end), kind)
     elif method == "gazetteer" and kind == "place":  # "latakiyya province"
         start, end = _extend_type_word(words, start, end, kind)
-    text = words.span_text(start, end)
-    if not text.strip():
-        return None
-    sent = sents[bisect_right(sent_starts, start) - 1]
-    before = " ".join(words.lowers[max(sent.start, start - 2):start])
-    after = " ".join(words.lowers[end:min(sent.end, end + 2)])
-    return Candidate(words.starts[start], words.end_char(end - 1), text, label, method, kind,
-                     sent.start_char, sent.end_char, f"{before}|{after}", expansion)
+    where = sentences.place(start, end)
+    return None if where is None else Candidate(*where[:3], label, method, kind, *where[3:],
+                                                expansion)
+
+
+# A span's (start_char, end_char, text, sentence start_char, sentence end_char, context).
+_Place = tuple[int, int, str, int, int, str]
+
+
+class _Sentences:
+    """The Doc's sentences (as doc.sents has them) by token and character offsets, from the
+    sentence starts: doc.sents builds a Span and Tokens for each."""
+
+    def __init__(self, words: Words) -> None:
+        self.words = words
+        self.places: dict[tuple[int, int], _Place | None] = {}
+        n = len(words)
+        self.starts = [0] + [i for i in range(1, n) if words.sent_starts[i]] if n else []
+        ends = self.starts[1:] + [n]
+        self.bounds = [(s, e, words.starts[s], words.end_char(e - 1))
+                       for s, e in zip(self.starts, ends)]
+
+    def place(self, start: int, end: int) -> _Place | None:
+        """Where tokens start..end are: their characters, text, sentence and context; None
+        for no text. Kept, as a span is often found by more than one source."""
+        key = (start, end)
+        if key not in self.places:
+            self.places[key] = self._place(start, end)
+        return self.places[key]
+
+    def _place(self, start: int, end: int) -> _Place | None:
+        words = self.words
+        if start >= end:
+            return None
+        start_char, end_char = words.starts[start], words.end_char(end - 1)
+        text = words.text[start_char:end_char]
+        if not text.strip():
+            return None
+        sent_start, sent_end, sent_start_char, sent_end_char = \
+            self.bounds[bisect_right(self.starts, start) - 1]
+        lowers = words.lowers
+        context = (f"{' '.join(lowers[max(sent_start, start - 2):start])}|"
+                   f"{' '.join(lowers[end:min(sent_end, end + 2)])}")
+        return start_char, end_char, text, sent_start_char, sent_end_char, context
 
 
 def _extend_type_word(words: Words, start: int, end: int,
