@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gc
 import json
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -149,11 +150,30 @@ def run(engine: Engine, sources: Iterable[Source]) -> Report:
     read -> extract -> resolve -> geocode every document, then store them through the merge
     (ids of unknown names are settled over the whole run, whatever the order)."""
     report = Report()
-    docs = new_documents(engine, read(engine.settings, sources), report)
-    analysed = report.set_aside_failures(list(with_progress(analyse_each(engine, docs),
-                                                            len(docs))))
-    report.record(store_analysed(engine, analysed))
+    with fewer_collections():
+        docs = new_documents(engine, read(engine.settings, sources), report)
+        analysed = report.set_aside_failures(list(with_progress(analyse_each(engine, docs),
+                                                                len(docs))))
+        report.record(store_analysed(engine, analysed))
     return report
+
+
+# Allocations between the garbage collector's young collections while run() works, not
+# Python's 700: analysis makes millions of short-lived objects (Tokens, Spans, candidates)
+# that reference counting frees, and each young collection walked the survivors again
+# (0.12-0.22 s of the collector per 300 bench documents, 0.06-0.07 s at this threshold).
+RUN_COLLECTION_THRESHOLD = 50_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often inside the block (as often again after it)."""
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], RUN_COLLECTION_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def read(settings: Settings, sources: Iterable[Source]) -> Iterator[Document | Skipped]:
