@@ -3,6 +3,7 @@ place and group names drawn from the gazetteer, noisy names, and a GeoNames-form
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -100,13 +101,20 @@ def documents(count: int, pools: NamePools, templates: list[Template],
 
 
 def write_corpus(folder: Path, texts: list[str]) -> Path:
-    """One .txt file per document (the CLI's input), written once per corpus."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """One .txt file per document (the CLI's input), written again only when the texts
+    change: they take their names from the curated data, so a corpus a work folder kept
+    from older data is replaced, and every run measures the corpus its code would make."""
+    digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
     stamp = folder / ".complete"
-    if not stamp.exists():
-        for i, text in enumerate(texts):
-            (folder / f"doc{i:06d}.txt").write_text(text, encoding="utf-8")
-        stamp.write_text(str(len(texts)))
+    if stamp.is_file() and stamp.read_text() == digest:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    for old in folder.glob("doc*.txt"):
+        old.unlink()
+    for i, text in enumerate(texts):
+        (folder / f"doc{i:06d}.txt").write_text(text, encoding="utf-8")
+    stamp.write_text(digest)
     return folder
 
 

@@ -23,7 +23,7 @@ from gazetteer.sources import Skipped, read_paths
 from gazetteer.types import Document
 
 from .common import fresh_copy, reference_db, settings_for
-from .ingest import bare_nlp, corpus_folder
+from .ingest import bare_nlp
 
 CORPUS_SIZE = 1_000
 LARGE_BATCH = 150
@@ -67,11 +67,10 @@ def main() -> None:
 
 
 def _corpus(reference: Path) -> Path:
-    folder = corpus_folder(CORPUS_SIZE)
-    if not folder.is_dir():
-        from .__main__ import _corpus as write, _pools
+    """The bench's corpus of CORPUS_SIZE documents, as `python -m bench` makes it."""
+    from .__main__ import _corpus as write, _pools
 
-        write(CORPUS_SIZE, _pools(reference))
+    folder, _ = write(CORPUS_SIZE, _pools(reference))
     return folder
 
 
