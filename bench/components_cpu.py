@@ -15,12 +15,10 @@ import time
 
 from gazetteer.extract import extract_candidates
 from gazetteer.pipeline import open_engine
-from gazetteer.sources import read_paths
 from gazetteer.tokens import words_of
-from gazetteer.types import Document
 
 from .common import fresh_copy, reference_db, settings_for
-from .ingest_cpu import _corpus
+from .ingest_cpu import bench_documents
 
 
 def main() -> None:
@@ -29,8 +27,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     reference = reference_db()
-    texts = [d.text for d in read_paths(sorted(_corpus(reference).glob("*.txt"))[:args.docs],
-                                        10**8, False) if isinstance(d, Document)]
+    texts = [d.text for d in bench_documents(reference, args.docs)]
     engine = open_engine(settings_for(fresh_copy(reference, "components-load.db"), workers=1))
     nlp = engine.nlp
     ours = [name for name in nlp.pipe_names if name not in ("sentencizer", "ner")]

@@ -36,9 +36,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="turns of the storing variants (0: none)")
     args = parser.parse_args()
     reference = reference_db()
-    folder = _corpus(reference)
-    docs = [d for d in read_paths(sorted(folder.glob("*.txt"))[:args.docs], 10**8, False)
-            if isinstance(d, Document)]
+    docs = bench_documents(reference, args.docs)
     engine = open_engine(settings_for(fresh_copy(reference, "cpu-load.db"), workers=1))
     bare = bare_nlp(engine.settings.spacy_model, engine.nlp.pipe_names)
     texts, batch = [d.text for d in docs], engine.settings.batch_size
@@ -64,6 +62,12 @@ def main() -> None:
         return
     analysed = [a for a in analyse_each(engine, docs) if not isinstance(a, Skipped)]
     _storing(reference, analysed, engine.settings.fuzzy_threshold, args.repeats)
+
+
+def bench_documents(reference: Path, count: int) -> list[Document]:
+    """The first count documents of the bench's corpus, read as an ingest reads them."""
+    files = sorted(_corpus(reference).glob("*.txt"))[:count]
+    return [d for d in read_paths(files, 10**8, False) if isinstance(d, Document)]
 
 
 def _corpus(reference: Path) -> Path:

@@ -17,11 +17,9 @@ from gazetteer.geocode import PlaceLocator
 from gazetteer.normalise import Resolver
 from gazetteer.pipeline import SAVE_BATCH, open_engine
 from gazetteer.resolve import ProvisionalIds, group_countries, link_mentions, resolve_candidates
-from gazetteer.sources import read_paths
-from gazetteer.types import Document
 
 from .common import fresh_copy, reference_db, settings_for
-from .ingest_cpu import _corpus
+from .ingest_cpu import bench_documents
 
 STAGES = ("model (sentencizer+ner)", "our components", "extract_candidates",
           "resolve_candidates", "locate+link", "store")
@@ -37,8 +35,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     reference = reference_db()
-    docs = [d for d in read_paths(sorted(_corpus(reference).glob("*.txt"))[:count], 10**8,
-                                  False) if isinstance(d, Document)]
+    docs = bench_documents(reference, count)
     texts = [d.text for d in docs]
     engine = open_engine(settings_for(fresh_copy(reference, "stages-load.db"), workers=1))
     nlp, batch = engine.nlp, engine.settings.batch_size

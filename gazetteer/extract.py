@@ -32,6 +32,9 @@ _SPANS_KEY = "gazetteer.spans"
 _Spans = list[tuple[int, int, str]]
 
 
+_ENTITIES_KEY = "gazetteer.entities"
+
+
 def set_spans(doc: Doc, name: str, spans: _Spans) -> None:
     doc.user_data.setdefault(_SPANS_KEY, {})[name] = spans
 
@@ -49,9 +52,6 @@ def entities_of(doc: Doc) -> _Spans:
     if entities is None:
         entities = doc.user_data[_ENTITIES_KEY] = [(e.start, e.end, e.label_) for e in doc.ents]
     return entities
-
-
-_ENTITIES_KEY = "gazetteer.entities"
 
 
 # Words that open an Arabic armed-group name ("Jabhat al-Nusra", "Liwa al-Tawhid").
@@ -785,18 +785,16 @@ class _Sentences:
 
     def _place(self, start: int, end: int) -> _Place | None:
         words = self.words
-        if start >= end:
-            return None
-        start_char, end_char = words.starts[start], words.end_char(end - 1)
-        text = words.text[start_char:end_char]
-        if not text.strip():
+        text = words.span_text(start, end)
+        if not text.strip():  # no tokens, or only spaces
             return None
         sent_start, sent_end, sent_start_char, sent_end_char = \
             self.bounds[bisect_right(self.starts, start) - 1]
         lowers = words.lowers
         context = (f"{' '.join(lowers[max(sent_start, start - 2):start])}|"
                    f"{' '.join(lowers[end:min(sent_end, end + 2)])}")
-        return start_char, end_char, text, sent_start_char, sent_end_char, context
+        return (words.starts[start], words.end_char(end - 1), text, sent_start_char,
+                sent_end_char, context)
 
 
 def _extend_type_word(words: Words, start: int, end: int,

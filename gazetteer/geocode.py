@@ -22,7 +22,7 @@ from .errors import GeocoderUnavailable
 from .english import all_common_words, only_a_direction
 from .fold import ascii_fold
 from .extract import PLACE_LABELS, REGION_TYPE_WORDS
-from .normalise import Resolver
+from .normalise import Resolver, trim_oldest
 from .resolve import without_type_words
 from .types import Candidate, Place, Point, Resolution, Resolved, Weights
 
@@ -601,20 +601,15 @@ class RefMemo:
         if ref_id not in self._places:
             row = self.resolver.place_row(ref_id) if self.resolver is not None else None
             self._places[ref_id] = row if row is not None else store.ref_place(self.db, ref_id)
-            _trim(self._places, self.SIZE)
+            trim_oldest(self._places, self.SIZE)
         return self._places[ref_id]
 
     def names(self, ref_id: str) -> tuple[list[str], bool]:
         """(its names, curated first; whether any is curated)."""
         if ref_id not in self._names:
             self._names[ref_id] = store.ref_names_and_curated(self.db, ref_id)
-            _trim(self._names, self.SIZE)
+            trim_oldest(self._names, self.SIZE)
         return self._names[ref_id]
-
-
-def _trim(memo: dict, size: int) -> None:
-    while len(memo) > size:
-        memo.pop(next(iter(memo)))  # oldest first
 
 
 class PlaceLocator:

@@ -153,21 +153,26 @@ def fold(db: sqlite_utils.Database, shards: list[Shard], threshold: float,
     Merging the same shards again, or the same documents split or ordered otherwise, stores
     the same rows; a merge interrupted between batches resumes where it stopped."""
     ids = cluster_ids(store.new_entity_keys(db), _new_keys(db, shards), threshold)
-    merged, done = Merged(), set()
     with store.bulk_writes(db):
-        for shard in shards:
-            batch: list[Analysed] = []
-            for item in shard.analysed():
-                doc = item[0]
-                if doc.id in done or store.document_exists(db, doc.id):
-                    merged.unchanged.append(doc.source)
-                    continue
-                done.add(doc.id)
-                batch.append(relabel(item, ids))
-                if len(batch) == batch_size:
-                    _store_batch(db, batch, merged)
-                    batch = []
-            _store_batch(db, batch, merged)
+        return _store_shards(db, shards, ids, batch_size)
+
+
+def _store_shards(db: sqlite_utils.Database, shards: list[Shard], ids: dict[NameKey, str],
+                  batch_size: int) -> Merged:
+    merged, done = Merged(), set()
+    for shard in shards:
+        batch: list[Analysed] = []
+        for item in shard.analysed():
+            doc = item[0]
+            if doc.id in done or store.document_exists(db, doc.id):
+                merged.unchanged.append(doc.source)
+                continue
+            done.add(doc.id)
+            batch.append(relabel(item, ids))
+            if len(batch) == batch_size:
+                _store_batch(db, batch, merged)
+                batch = []
+        _store_batch(db, batch, merged)
     return merged
 
 

@@ -116,9 +116,8 @@ class Resolver:
         """Return the readings of name, best first; empty when nothing matches."""
         cached = self._cache.get((name, kind, fuzzy))
         if cached is None:
-            if len(self._cache) >= RESOLVE_CACHE_SIZE:
-                self._cache.pop(next(iter(self._cache)))  # oldest first
             cached = self._cache[(name, kind, fuzzy)] = self._resolve(name, kind, fuzzy)
+            trim_oldest(self._cache, RESOLVE_CACHE_SIZE)
         return list(cached)
 
     def _resolve(self, name: str, kind: str | None, fuzzy: bool) -> list[Resolution]:
@@ -187,12 +186,11 @@ class Resolver:
         return rows
 
     def _remember(self, column: str, key: str, rows: list[dict]) -> None:
-        if len(self._rows) >= RESOLVE_CACHE_SIZE:
-            self._rows.pop(next(iter(self._rows)))  # oldest first
         self._rows[(column, key)] = rows
+        trim_oldest(self._rows, RESOLVE_CACHE_SIZE)
         for row in rows:
             self._row_of[row["ref_id"]] = row
-        _trim(self._row_of, ROWS_BY_ID_SIZE)
+        trim_oldest(self._row_of, ROWS_BY_ID_SIZE)
 
     def prefetch_places(self, names: Iterable[str]) -> None:
         """Read the reference rows of names about to be resolved in one query (a document's
@@ -392,7 +390,8 @@ def _exact_score(row: dict) -> float:
     return 0.88 if row["feature"] == "admin1" else 0.9
 
 
-def _trim(memo: dict, size: int) -> None:
+def trim_oldest(memo: dict, size: int) -> None:
+    """Forget the entries first added until the memo holds size (dicts keep their order)."""
     while len(memo) > size:
         memo.pop(next(iter(memo)))  # oldest first
 

@@ -63,9 +63,7 @@ _REF_COLUMNS = ("ref_id, geonameid, name, lat, lon, country, admin1, feature, po
 
 def ref_places_by_key(db: sqlite_utils.Database, key: str, column: str = "key") -> list[dict]:
     """Return the reference places one of whose names folds to key (or skeleton), by ref id."""
-    cursor = db.conn.execute(_BY_KEY_SQL[column], [key])  # raw: the hottest query of ingest
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    return _dicts(db.conn.execute(_BY_KEY_SQL[column], [key]))  # raw: a hot query of ingest
 
 
 def ref_places_by_keys(db: sqlite_utils.Database, keys: Iterable[str]) -> dict[str, list[dict]]:
@@ -83,31 +81,35 @@ def ref_places_by_keys(db: sqlite_utils.Database, keys: Iterable[str]) -> dict[s
 def curated_ref_places_by_skeleton(db: sqlite_utils.Database, skel: str) -> list[dict]:
     """The rows of ref_places_by_key(db, skel, "skel") that have a curated name of that
     skeleton (a skeleton alone is too loose a key for GeoNames' millions of names)."""
-    cursor = db.conn.execute(_CURATED_BY_SKELETON_SQL, [skel])
+    return _dicts(db.conn.execute(_CURATED_BY_SKELETON_SQL, [skel]))
+
+
+def _dicts(cursor) -> list[dict]:
+    """The cursor's rows as dicts (sqlite-utils' query() costs more on the ingest's path)."""
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor]
 
 
-_P_COLUMNS = ", ".join("p." + c.strip() for c in _REF_COLUMNS.split(","))
-# grouped by the names' ref_id, which their (key, ref_id) index yields in order: no sort
-_BY_KEY_SQL = {column: f"SELECT {_P_COLUMNS}, max(n.curated) AS curated "
-                       f"FROM ref_names n JOIN ref_places p USING (ref_id) "
-                       f"WHERE n.{column} = ? GROUP BY n.ref_id ORDER BY n.ref_id"
-               for column in ("key", "skel")}
-_BY_KEYS_SQL = (f"SELECT n.key, {_P_COLUMNS}, max(n.curated) AS curated "
-                f"FROM ref_names n JOIN ref_places p USING (ref_id) "
-                f"WHERE n.key IN (SELECT value FROM json_each(?)) "
-                f"GROUP BY n.key, n.ref_id ORDER BY n.key, n.ref_id")
-_CURATED_BY_SKELETON_SQL = (f"SELECT {_P_COLUMNS}, max(n.curated) AS curated "
-                            f"FROM ref_names n JOIN ref_places p USING (ref_id) "
-                            f"WHERE n.skel = ? AND n.curated GROUP BY n.ref_id ORDER BY n.ref_id")
+def _places_named(where: str, by_key: bool = False) -> str:
+    """Reference places with a name meeting the condition (n: ref_names), each once, with
+    whether that name is curated; per key too when by_key (its first column). Grouped by
+    the names' ref_id, which their (key, ref_id) index yields in order: no sort."""
+    key, p_columns = ("n.key, " if by_key else ""), ", ".join(
+        "p." + c.strip() for c in _REF_COLUMNS.split(","))
+    return (f"SELECT {key}{p_columns}, max(n.curated) AS curated FROM ref_names n "
+            f"JOIN ref_places p USING (ref_id) WHERE {where} "
+            f"GROUP BY {key}n.ref_id ORDER BY {key}n.ref_id")
+
+
+_BY_KEY_SQL = {column: _places_named(f"n.{column} = ?") for column in ("key", "skel")}
+_BY_KEYS_SQL = _places_named("n.key IN (SELECT value FROM json_each(?))", by_key=True)
+_CURATED_BY_SKELETON_SQL = _places_named("n.skel = ? AND n.curated")
 _BY_ID_SQL = f"SELECT {_REF_COLUMNS} FROM ref_places WHERE ref_id = ?"
 
 
 def ref_place(db: sqlite_utils.Database, ref_id: str) -> dict | None:
-    cursor = db.conn.execute(_BY_ID_SQL, [ref_id])
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([d[0] for d in cursor.description], row))
+    rows = _dicts(db.conn.execute(_BY_ID_SQL, [ref_id]))
+    return rows[0] if rows else None
 
 
 def ref_names_and_curated(db: sqlite_utils.Database, ref_id: str,
@@ -122,9 +124,7 @@ _NAMES_SQL = "SELECT name, curated FROM ref_names WHERE ref_id = ? ORDER BY cura
 
 
 def ref_names_for(db: sqlite_utils.Database, ref_id: str, limit: int = 50) -> list[str]:
-    return [r["name"] for r in db.query(
-        "SELECT name FROM ref_names WHERE ref_id = ? ORDER BY curated DESC, rowid LIMIT ?",
-        [ref_id, limit])]
+    return ref_names_and_curated(db, ref_id, limit)[0]
 
 
 def matcher_names(db: sqlite_utils.Database) -> list[str]:
