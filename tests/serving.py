@@ -96,14 +96,22 @@ def _wait_until_up(server: Server, seconds: float = 60) -> None:
 def threaded(app, threads: int = 4) -> Iterator[str]:
     """The Flask app on waitress in a thread of this process, on a free loopback port: yields
     its base URL until the block ends."""
+    from waitress import wasyncore
     from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=threads)
-    threading.Thread(target=server.run, daemon=True).start()
+    loop = threading.Thread(target=server.run, daemon=True)
+    loop.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
+        # The loop's own thread closes the sockets (a trigger's thunk), so its map empties and
+        # the loop ends; closed from this thread, a socket could vanish under the loop's
+        # select() (EBADF in the server's thread, reported at the next test's setup).
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        loop.join(timeout=30)
+        server.task_dispatcher.shutdown()
+        assert not loop.is_alive(), "the waitress loop did not end"
 
 
 @contextmanager
