@@ -15,7 +15,7 @@ from .common import fresh_copy, reference_db, settings_for
 from .ingest_cpu import _corpus
 
 TABLES = ("documents", "entities", "mentions", "aliases", "co_mentions", "export_rows",
-          "search_pending")
+          "search_pending", "entities_fts", "documents_fts")
 TIMESTAMPS = {"updated_at", "ingested_at", "created_at", "at", "first_seen_at"}
 
 

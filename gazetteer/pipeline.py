@@ -256,9 +256,9 @@ def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]
     return True, stored[0][1] if stored else []
 
 
-# Documents stored per transaction: a commit per document (each flushing the alias search
-# index) was half of the writer's time.
-SAVE_BATCH = 50
+# Documents stored per transaction (the merge's batch): a commit per document (each flushing
+# the alias search index) was half of the writer's time.
+SAVE_BATCH = merge.MERGE_BATCH
 
 
 def new_documents(engine: Engine, items: Iterable[Document | Skipped],

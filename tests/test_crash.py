@@ -2,7 +2,7 @@
 each kill the database is intact and holds only whole documents, and a re-run ends with the
 same content as an uninterrupted run.
 
-Small by default; more: GAZETTEER_CRASH_KILLS=10 GAZETTEER_CRASH_DOCS=1000
+Small by default; more: GAZETTEER_CRASH_KILLS=10 GAZETTEER_CRASH_DOCS=3000
 python -m pytest tests/test_crash.py -s (GAZETTEER_CRASH_SEED replays a run)."""
 
 import os
@@ -23,7 +23,7 @@ from .conftest import make_engine, stored_content
 from .serving import PROJECT
 
 KILLS = int(os.environ.get("GAZETTEER_CRASH_KILLS", "2"))
-DOCS = int(os.environ.get("GAZETTEER_CRASH_DOCS", "150"))
+DOCS = int(os.environ.get("GAZETTEER_CRASH_DOCS", str(3 * SAVE_BATCH)))  # room for two kills
 SEED = int(os.environ.get("GAZETTEER_CRASH_SEED", str(int(time.time()))))
 PLACES = ["Idlib", "Aleppo", "Jisr al-Shughour", "Kessab", "Raqqa", "Palmyra", "Homs", "Hama",
           "Deir ez-Zor", "Douma", "Tal Abyad", "Latakia", "Maarat al-Numan", "Qardaha"]
