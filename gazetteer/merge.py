@@ -199,16 +199,17 @@ def _store_batch(db: sqlite_utils.Database, batch: list[Analysed], merged: Merge
         redirects = store.merged_ids(db)
         rejected = store.rejected_ids(db)  # a curator's rejection outlives every re-ingest
         live = sorted(i for i in chosen if i not in redirects and i not in rejected)
-        stored = store.first_documents(db, live)
+        stored, curated = store.first_documents(db, live), store.curations(db, live)
         with store.batched_row_triggers(db, live, [doc.id for doc, _, _ in batch]):
             for entity_id in live:
                 rank, entity = chosen[entity_id]
                 entity = replace(entity, aliases=_ordered(aliases[entity_id]))
                 first = stored.get(entity_id, "")
                 if entity_id not in stored or first is None or rank[0] < first:
-                    store.upsert_entity(db, entity)
+                    store.upsert_entity(db, entity, curated.get(entity_id, {}))
                 else:
-                    store.add_observed_aliases(db, entity_id, entity.aliases)
+                    store.add_observed_aliases(db, entity_id, entity.aliases,
+                                               curated.get(entity_id, {}))
             for doc, mentions, _ in batch:
                 store.save_document(db, doc, mentions, [])
     for doc, mentions, _ in batch:

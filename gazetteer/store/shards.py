@@ -3,6 +3,7 @@ and the read-only copy of the reference the cluster's workers resolve against.""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import uuid
@@ -83,11 +84,7 @@ def first_documents(db: sqlite_utils.Database, entity_ids: list[str]) -> dict[st
     """entity id -> the lowest id of the documents mentioning it (None for an entity with no
     mention yet); entities not stored are left out. The merge keeps the fields written from
     the lowest document, so the answer must not depend on the order documents came in."""
-    found: dict[str, str | None] = {}
-    for entity_id in entity_ids:
-        row = db.execute("SELECT e.id, (SELECT min(m.document_id) FROM mentions m "
-                         "WHERE m.entity_id = e.id) FROM entities e WHERE e.id = ?",
-                         [entity_id]).fetchone()
-        if row is not None:
-            found[row[0]] = row[1]
-    return found
+    return dict(db.execute("SELECT e.id, (SELECT min(m.document_id) FROM mentions m "
+                           "WHERE m.entity_id = e.id) FROM entities e "
+                           "WHERE e.id IN (SELECT value FROM json_each(?))",
+                           [json.dumps(entity_ids)]).fetchall())

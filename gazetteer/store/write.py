@@ -70,11 +70,21 @@ def _mention_row(m: Mention, doc: Document, unplaced: dict[str, int]) -> dict:
             "sentence_no": sentence_number(doc.text, m.start, m.end, m.sentence, unplaced)}
 
 
-def upsert_entity(db: sqlite_utils.Database, entity: Entity) -> None:
-    """Insert or refresh an entity; fields a curator has set are never overwritten."""
+def curations(db: sqlite_utils.Database, entity_ids: list[str]) -> dict[str, dict]:
+    """entity id -> what curators set on it, for the entities that have any (a batch's
+    entities in one query, for upsert_entity and add_observed_aliases)."""
+    return {entity_id: json.loads(curated) for entity_id, curated in db.execute(
+        "SELECT id, curated FROM entities WHERE curated IS NOT NULL AND curated != '' "
+        "AND id IN (SELECT value FROM json_each(?))", [json.dumps(entity_ids)])}
+
+
+def upsert_entity(db: sqlite_utils.Database, entity: Entity,
+                  curated: dict | None = None) -> None:
+    """Insert or refresh an entity; fields a curator has set (curated: read when not given)
+    are never overwritten."""
     row = _entity_row(entity)
-    existing = db.execute("SELECT curated FROM entities WHERE id = ?", [entity.id]).fetchone()
-    curated = json.loads(existing[0]) if existing and existing[0] else {}
+    if curated is None:
+        curated = curations(db, [entity.id]).get(entity.id, {})
     row.update({k: v for k, v in curated.items() if not k.startswith("_")})
     row["curated"] = json.dumps(curated) if curated else None
     _upsert_row(db, "entities", row)
@@ -85,8 +95,7 @@ def add_observed_aliases(db: sqlite_utils.Database, entity_id: str,
                          aliases: list[tuple[str, str]], curated: dict | None = None) -> None:
     """Add the spellings reports use, less those a curator removed from the entity."""
     if curated is None:
-        row = db.execute("SELECT curated FROM entities WHERE id = ?", [entity_id]).fetchone()
-        curated = json.loads(row[0]) if row and row[0] else {}
+        curated = curations(db, [entity_id]).get(entity_id, {})
     removed = set(curated.get("_removed_aliases", []))
     add_aliases(db, entity_id, [a for a in aliases if a[0] not in removed])
     for name in removed:
