@@ -35,17 +35,21 @@ def co_mentioned_pair(db) -> tuple[str, str]:
                       ).fetchone()
 
 
-def write_a_batch(db, renamed: str, aliased: str, mentioned: str) -> tuple[list[str], list[str]]:
+NEW_ID = "place-x-tal-qasr-test"
+DOC_ID = hashlib.sha256(TEXT.encode()).hexdigest()
+
+
+def write_a_batch(db, renamed: str, aliased: str, mentioned: str) -> None:
     """A new place, a renamed entity, new aliases of another, a document mentioning the new
     place and an entity already stored: every kind of write the merge makes."""
-    new = Entity(id="place-x-tal-qasr-test", kind="place", name="Tal Qasr", key="tal qasr",
+    new = Entity(id=NEW_ID, kind="place", name="Tal Qasr", key="tal qasr",
                  place=Place(ref_id=None, name="Tal Qasr", point=Point(36.1, 37.0),
                              country="SY", status="approximate"),
                  aliases=[("Tal Qasr", "observed"), ("Tell Qasr", "observed")])
     store.upsert_entity(db, new)
     db.execute("UPDATE entities SET name = name || ' (renamed)' WHERE id = ?", [renamed])
     store.add_observed_aliases(db, aliased, [("A spelling never seen", "observed")])
-    doc = Document(id=hashlib.sha256(TEXT.encode()).hexdigest(), text=TEXT, title="t",
+    doc = Document(id=DOC_ID, text=TEXT, title="t",
                    source="test", published="2024-05-01")
     start = TEXT.index("Tal Qasr")
     mentions = [Mention(document_id=doc.id, start=start, end=start + 8, text="Tal Qasr",
@@ -55,7 +59,6 @@ def write_a_batch(db, renamed: str, aliased: str, mentioned: str) -> tuple[list[
                         end=TEXT.index("Aleppo") + 6, text="Aleppo", kind="place",
                         entity_id=mentioned, sentence=TEXT, method="ner", confidence=0.9)]
     store.save_document(db, doc, mentions, [])
-    return [new.id, renamed, aliased], [doc.id]
 
 
 @pytest.fixture
@@ -80,10 +83,8 @@ def test_a_batch_leaves_what_the_row_triggers_leave(pair):
 
     with store.transaction(by_rows), store.deferred_search(by_rows):
         write_a_batch(by_rows, renamed, aliased, mentioned)
-    ids = [renamed, aliased, "place-x-tal-qasr-test"]
-    doc_id = hashlib.sha256(TEXT.encode()).hexdigest()
     with store.transaction(batched), store.deferred_search(batched), \
-            store.batched_row_triggers(batched, ids, [doc_id]):
+            store.batched_row_triggers(batched, [renamed, aliased, NEW_ID], [DOC_ID]):
         write_a_batch(batched, renamed, aliased, mentioned)
         assert not any(name in store.BATCHED_TRIGGERS for name, _ in triggers(batched))
 
@@ -114,3 +115,18 @@ def test_batched_row_triggers_need_a_deferred_search_block(pair):
     with pytest.raises(RuntimeError, match="deferred_search"):
         with store.transaction(db), store.batched_row_triggers(db, [], []):
             pass
+
+
+def test_an_error_caught_inside_the_transaction_leaves_the_triggers_and_their_work(pair):
+    db, _ = pair
+    schema = triggers(db)
+    renamed, neighbour = co_mentioned_pair(db)
+    with store.transaction(db), store.deferred_search(db):
+        with pytest.raises(RuntimeError, match="caught"):
+            with store.batched_row_triggers(db, [renamed], []):
+                db.execute("UPDATE entities SET name = 'Renamed' WHERE id = ?", [renamed])
+                raise RuntimeError("caught by the caller, who commits")
+    assert triggers(db) == schema
+    assert neighbour not in dict(state(db)["export_rows"])
+    assert db.execute("SELECT f.name FROM entities_fts f JOIN entities e ON e.rowid = f.rowid "
+                      "WHERE e.id = ?", [renamed]).fetchone() == ("Renamed",)

@@ -408,10 +408,11 @@ def batched_row_triggers(db: sqlite_utils.Database, entity_ids: list[str],
     rows of the entities whose name or aliases changed are noted for rebuilding, and the export
     rows of every entity written, mentioned or co-mentioned in the documents (and of those
     co-mentioned with a renamed entity) are deleted. The triggers are made again, as they
-    were, before the transaction commits; on an error its rollback restores them. So no other
-    connection ever sees the schema without them. entity_ids: every entity the block may
-    insert, rename or give aliases; document_ids: the documents it stores (their mentions'
-    and co-mentions' entities are read back, redirections and overrides included)."""
+    were, when the block ends, on an error too (a caller may catch it and commit); if SQLite
+    rolled the transaction back itself, that restored them. So no other connection ever sees
+    the schema without them. entity_ids: every entity the block may insert, rename or give
+    aliases; document_ids: the documents it stores (their mentions' and co-mentions'
+    entities are read back, redirections and overrides included)."""
     if get_meta(db, "search_deferred") is None:
         raise RuntimeError("batched_row_triggers needs a deferred_search block")
     before = _search_signatures(db, entity_ids)
@@ -420,7 +421,17 @@ def batched_row_triggers(db: sqlite_utils.Database, entity_ids: list[str],
                       ).fetchall()
     for name, _ in made:
         db.execute(f"DROP TRIGGER {name}")
-    yield
+    try:
+        yield
+    finally:
+        if db.conn.in_transaction:
+            _do_what_the_triggers_do(db, entity_ids, document_ids, before)
+            for _, sql in made:
+                db.execute(sql)
+
+
+def _do_what_the_triggers_do(db: sqlite_utils.Database, entity_ids: list[str],
+                             document_ids: list[str], before: dict[str, tuple]) -> None:
     after = _search_signatures(db, entity_ids)
     changed = [i for i in entity_ids if after.get(i) != before.get(i)]
     renamed = [i for i in changed if i in before and i in after and after[i][0] != before[i][0]]
@@ -428,8 +439,6 @@ def batched_row_triggers(db: sqlite_utils.Database, entity_ids: list[str],
                "(SELECT entity_id FROM search_pending)", [json.dumps(changed)])
     db.execute(_STALE_EXPORT_ROWS, [json.dumps(entity_ids), json.dumps(document_ids),
                                     json.dumps(renamed)])
-    for _, sql in made:
-        db.execute(sql)
 
 
 # What the set-aside export_rows triggers would have deleted, for a whole batch: ?1 the
