@@ -159,6 +159,18 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(client, method, url, unkn
         assert f"unknown query parameter(s): {unknown} (" in response.get_json()["error"]["message"]
 
 
+@pytest.mark.parametrize("url,repeated", [
+    ("/api/entities?limit=5&limit=500", "limit"),
+    ("/api/gazetteer.csv?kind=place&kind=armed_group", "kind"),
+    ("/api/map/points?zoom=3&bbox=1,1,2,2&bbox=3,3,4,4", "bbox"),
+])
+def test_a_query_parameter_given_twice_is_a_400_naming_it(client, url, repeated):
+    response = client.get(url)
+    assert_error(response, 400)
+    assert response.get_json()["error"]["message"] == (
+        f"query parameter(s) given more than once: {repeated}")
+
+
 def test_the_check_takes_each_operations_parameters_from_openapi(client):
     for path in ("/api/map/points", "/api/entities", "/api/mentions.csv"):
         names = {p["name"] for p in openapi_document()["paths"][path]["get"]["parameters"]

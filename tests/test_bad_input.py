@@ -105,6 +105,10 @@ BAD_BODIES = {
     "multipart empty file": multipart(file=(b"", "empty.txt")),
     "multipart binary file": multipart(file=(b"\x89PNG\x00\x00\x01", "x.png")),
     "multipart invalid utf-8 file": multipart(file=(b"caf\xe9 Homs", "l.txt")),
+    "multipart title given twice": multipart(file=(b"Shelling in Homs", "a.txt"),
+                                             title=["One title", "Another"]),
+    "multipart date given twice": multipart(file=(b"Shelling in Homs", "a.txt"),
+                                            published=["2024-01-01", "2024-01-02"]),
 }
 
 

@@ -254,6 +254,10 @@ def document_from_request(limit: int | None = None) -> Document:
 
 
 def _uploaded_document(limit: int) -> Document:
+    repeated = [name for name in _UPLOAD_PARTS
+                if len(request.files.getlist(name)) + len(request.form.getlist(name)) > 1]
+    if repeated:  # the description has one of each; which one was meant is not ours to guess
+        raise BadInput(f"multipart part(s) given more than once: {', '.join(repeated)}")
     upload = request.files.get("file")
     if upload is None:
         raise BadInput('multipart upload needs a "file" part')
@@ -264,6 +268,9 @@ def _uploaded_document(limit: int) -> Document:
     if fields["url"]:
         doc = replace(doc, url=_url(fields["url"]))
     return _published(doc, fields["published"])
+
+
+_UPLOAD_PARTS = ("file", "title", "url", "published")
 
 
 def _string_fields(body, names: tuple[str, ...]) -> dict[str, str | None]:

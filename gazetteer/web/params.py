@@ -141,7 +141,8 @@ def declared_query_parameters() -> dict[tuple[str, str], frozenset[str]]:
 
 def refuse_unknown_query_parameters() -> None:
     """Before every request: a parameter the endpoint does not declare in OpenAPI is a 400
-    naming it (a mistyped ?wiat=5 or ?limt=5 is an error, not silently ignored). Endpoints
+    naming it (a mistyped ?wiat=5 or ?limt=5 is an error, not silently ignored), and so is
+    one given more than once (each declared parameter takes one value). Endpoints
     OpenAPI does not describe (the static files, / beside /map) take anything; a CORS
     preflight is answered whatever its URL holds."""
     rule = request.url_rule
@@ -156,6 +157,9 @@ def refuse_unknown_query_parameters() -> None:
         takes = ", ".join(sorted(allowed)) or "none"
         raise BadInput(f"unknown query parameter(s): {', '.join(k[:40] for k in unknown[:5])} "
                        f"({method} {rule.rule} takes: {takes})")
+    repeated = sorted(k for k in request.args if len(request.args.getlist(k)) > 1)
+    if repeated:  # every declared parameter is one value: ?limit=5&limit=500 is not a guess
+        raise BadInput(f"query parameter(s) given more than once: {', '.join(repeated[:5])}")
 
 
 def json_body() -> dict:
