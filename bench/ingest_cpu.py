@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from gazetteer import merge, store
-from gazetteer.pipeline import SAVE_BATCH, Analysed, analyse_each, open_engine, run
+from gazetteer.pipeline import Analysed, analyse_each, open_engine, run
 from gazetteer.sources import Skipped, read_paths
 from gazetteer.types import Document
 
@@ -79,9 +79,9 @@ def _corpus(reference: Path) -> Path:
     return folder
 
 
-AS_STORED = f"as stored (batch {SAVE_BATCH})"
-STORING_VARIANTS = {AS_STORED: ("", SAVE_BATCH),
-                    "without export_rows triggers": ("export_rows_%", SAVE_BATCH),
+AS_STORED = f"as stored (batch {merge.MERGE_BATCH})"
+STORING_VARIANTS = {AS_STORED: ("", merge.MERGE_BATCH),
+                    "without export_rows triggers": ("export_rows_%", merge.MERGE_BATCH),
                     f"batch {SMALL_BATCH}": ("", SMALL_BATCH),
                     f"batch {LARGE_BATCH}": ("", LARGE_BATCH)}
 

@@ -15,7 +15,7 @@ from gazetteer import merge, store
 from gazetteer.extract import extract_candidates
 from gazetteer.geocode import PlaceLocator
 from gazetteer.normalise import Resolver
-from gazetteer.pipeline import SAVE_BATCH, open_engine
+from gazetteer.pipeline import open_engine
 from gazetteer.resolve import ProvisionalIds, group_countries, link_mentions, resolve_candidates
 
 from .common import fresh_copy, reference_db, settings_for
@@ -67,7 +67,7 @@ def main() -> None:
         seconds["locate+link"].append(took)
         db = store.open_db(fresh_copy(reference, "stages-store.db"))
         took, _ = _cpu(lambda: merge.fold(db, [merge.MemoryShard(analysed)],
-                                          engine.settings.fuzzy_threshold, SAVE_BATCH))
+                                          engine.settings.fuzzy_threshold, merge.MERGE_BATCH))
         db.conn.close()
         seconds["store"].append(took)
     model = statistics.median(seconds[STAGES[0]])

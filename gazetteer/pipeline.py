@@ -204,8 +204,7 @@ def store_analysed(engine: Engine, analysed: list[Analysed]) -> list[Analysed]:
     """Store analysed documents through the deterministic merge (gazetteer.merge), the one
     the cluster path uses, so that a serial ingest and a cluster ingest of the same documents
     store the same rows; returns the documents stored."""
-    merged = merge.fold(engine.db, [merge.MemoryShard(analysed)], engine.settings.fuzzy_threshold,
-                        SAVE_BATCH)
+    merged = merge.fold(engine.db, [merge.MemoryShard(analysed)], engine.settings.fuzzy_threshold)
     return [item for item in analysed if item[0].id in merged.added_ids]
 
 
@@ -254,11 +253,6 @@ def ingest_document(engine: Engine, doc: Document) -> tuple[bool, list[Mention]]
     (analysed,) = analyse(engine, [doc])
     stored = store_analysed(engine, [analysed])
     return True, stored[0][1] if stored else []
-
-
-# Documents stored per transaction (the merge's batch): a commit per document (each flushing
-# the alias search index) was half of the writer's time.
-SAVE_BATCH = merge.MERGE_BATCH
 
 
 def new_documents(engine: Engine, items: Iterable[Document | Skipped],

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from gazetteer.pipeline import SAVE_BATCH, run
+from gazetteer.merge import MERGE_BATCH
+from gazetteer.pipeline import run
 
 from .conftest import make_engine, stored_content
 from .serving import PROJECT
 
 KILLS = int(os.environ.get("GAZETTEER_CRASH_KILLS", "2"))
-DOCS = int(os.environ.get("GAZETTEER_CRASH_DOCS", str(3 * SAVE_BATCH)))  # room for two kills
+DOCS = int(os.environ.get("GAZETTEER_CRASH_DOCS", str(3 * MERGE_BATCH)))  # room for two kills
 SEED = int(os.environ.get("GAZETTEER_CRASH_SEED", str(int(time.time()))))
 PLACES = ["Idlib", "Aleppo", "Jisr al-Shughour", "Kessab", "Raqqa", "Palmyra", "Homs", "Hama",
           "Deir ez-Zor", "Douma", "Tal Abyad", "Latakia", "Maarat al-Numan", "Qardaha"]
@@ -107,9 +108,9 @@ def test_killed_ingests_leave_whole_documents_and_resume_to_the_same_content(
     assert len(run(make_engine(uninterrupted, shared_nlp), [corpus]).added) == DOCS
     whole = mentions_by_document(uninterrupted)
 
-    # Documents are committed SAVE_BATCH at a time, and the last commit ends the run: a kill
+    # Documents are committed MERGE_BATCH at a time, and the last commit ends the run: a kill
     # waiting for a count inside the last batch would race the ingest's own exit.
-    last_kill_point = DOCS - SAVE_BATCH
+    last_kill_point = DOCS - MERGE_BATCH
     assert last_kill_point > 0, "more documents than one batch, or no kill can land"
     survived = []
     for _ in range(KILLS):
