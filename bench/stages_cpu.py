@@ -49,12 +49,14 @@ def main() -> None:
         seconds["our components"].append(all_s - model_s)
         took, found = _cpu(lambda: [extract_candidates(d) for d in spacy_docs])
         seconds["extract_candidates"].append(took)
+        # made before the clock starts, as open_engine makes it before run() (loading its
+        # indexes was a second of 'resolving' that no run() pays)
         resolver = Resolver(engine.db, engine.registry, engine.settings.fuzzy_threshold)
+        locator, ids = PlaceLocator(engine.db, resolver, None), ProvisionalIds()
         took, resolved = _cpu(lambda: [resolve_candidates(
             c, resolver.resolve, engine.is_demonym, resolver.lookup_place,
             resolver.prefetch_places) for c in found])
         seconds["resolve_candidates"].append(took)
-        locator, ids = PlaceLocator(engine.db, resolver, None), ProvisionalIds()
 
         def locate_and_link():
             analysed = []
