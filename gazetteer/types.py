@@ -49,8 +49,9 @@ class Document:
 
 # Candidate and Resolution are values nobody changes (dataclasses.replace makes new ones),
 # but not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__,
-# six times the cost, and ingest makes some 30,000 of them per 300 bench documents.
-@dataclass(slots=True)
+# six times the cost, and ingest makes some 30,000 of them per 300 bench documents. (Nor
+# slotted: slotted dataclasses pickle through Python code, twice as slow from a worker.)
+@dataclass
 class Candidate:
     """A span the extractor thinks may name a place or an armed group."""
 
@@ -66,7 +67,7 @@ class Candidate:
     expansion: str = ""  # for an acronym the document defined: its long form
 
 
-@dataclass(slots=True)
+@dataclass
 class Resolution:
     """One way a name can be read: which entity, how sure, and why."""
 
