@@ -19,6 +19,7 @@ def is_common_word(word: str) -> bool:
     return zipf_frequency(word.lower(), "en") >= COMMON_ZIPF
 
 
+@lru_cache(maxsize=100_000)  # asked of every run of capitalised words, which repeat
 def all_common_words(name: str) -> bool:
     """True when every word of a name is ordinary English ("White House", "Some")."""
     words = [w for w in name.replace("-", " ").split() if w.isalpha()]
