@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 from rapidfuzz import fuzz, process
@@ -14,6 +15,9 @@ from rapidfuzz import fuzz, process
 from . import store
 from .fold import fold_name, is_acronym, skeleton, slugify
 from .types import Resolution
+
+if TYPE_CHECKING:
+    from .resolve import Judgements
 
 _DIGITS = re.compile(r"\d+")
 # Resolutions remembered per resolver: reports repeat the same names, and each fuzzy miss
@@ -98,6 +102,9 @@ class Resolver:
         self._rows: dict[tuple[str, str], list[dict]] = {}
         self._row_of: dict[str, dict] = {}  # ref id -> a row of _rows (for the geocoder)
         self._countries: dict[str, CountryNames] = {}
+        # resolve.resolve_candidates' judgements of spans, made of these readings: they are
+        # as lasting as the readings, and as bounded (resolve.JUDGEMENTS_SIZE)
+        self.judged: Judgements = {}
 
     def _load_place_keys(self) -> dict[str, set[str]]:
         keys: dict[str, set[str]] = {}
