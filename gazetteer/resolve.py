@@ -372,6 +372,9 @@ def document_countries(located: list[Located], registry: Registry) -> Weights:
 def choose_group(readings: list[Resolution], registry: Registry, countries: Weights) -> str:
     """The reading's group that fits the document's countries best; ties go to the surer,
     then the earlier reading."""
+    if len(readings) == 1:  # most names: no fit to weigh
+        return readings[0].target
+
     def fit(pair: tuple[int, Resolution]) -> tuple[float, float, int]:
         index, reading = pair
         codes = registry.countries(reading.target)
