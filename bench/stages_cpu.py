@@ -55,7 +55,7 @@ def main() -> None:
         locator, ids = PlaceLocator(engine.db, resolver, None), ProvisionalIds()
         took, resolved = _cpu(lambda: [resolve_candidates(
             c, resolver.resolve, engine.is_demonym, resolver.lookup_place,
-            resolver.prefetch_places) for c in found])
+            resolver.prefetch_places, resolver.judged) for c in found])
         seconds["resolve_candidates"].append(took)
 
         def locate_and_link():

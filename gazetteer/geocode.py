@@ -415,11 +415,18 @@ def _untaken_around(text: str, first: Candidate, last: Candidate) -> int:
     """The names no span took before the first item of a list and after its last."""
     # within LIST_REACH characters: searched over a whole sentence-long list, the names
     # before it took time quadratic in the sentence
-    before = _NAMES_BEFORE.search(text[max(first.sent_start, first.start - LIST_REACH):
-                                       first.start])
+    before = _names_before(text[max(first.sent_start, first.start - LIST_REACH):first.start])
     after = _NAMES_AFTER.match(text[last.end:min(last.sent_end, last.end + LIST_REACH)])
     return sum(bool(p.strip()) for m in (before, after) if m
                for p in _LIST_JOINS.split(m.group(0)))
+
+
+def _names_before(text: str) -> re.Match[str] | None:
+    """_NAMES_BEFORE.search(text), not tried when the text does not end as a join of a list
+    does (the search starts again at every capital letter: most of village_lists' time)."""
+    if not text.rstrip().endswith((",", " and", " or")):  # rstrip: what \s matches
+        return None
+    return _NAMES_BEFORE.search(text)
 
 
 def village_lists(text: str, resolved: list[Resolved]) -> set[int]:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 from rapidfuzz import fuzz, process
@@ -14,6 +15,9 @@ from rapidfuzz import fuzz, process
 from . import store
 from .fold import fold_name, is_acronym, skeleton, slugify
 from .types import Resolution
+
+if TYPE_CHECKING:
+    from .resolve import Judgements
 
 _DIGITS = re.compile(r"\d+")
 # Resolutions remembered per resolver: reports repeat the same names, and each fuzzy miss
@@ -97,7 +101,11 @@ class Resolver:
         # with and without fuzzy matching, ask for the same key (a third of the queries)
         self._rows: dict[tuple[str, str], list[dict]] = {}
         self._row_of: dict[str, dict] = {}  # ref id -> a row of _rows (for the geocoder)
+        self._by_key: dict[str, list[Resolution]] = {}  # folded key -> its exact readings
         self._countries: dict[str, CountryNames] = {}
+        # resolve.resolve_candidates' judgements of spans, made of these readings: they are
+        # as lasting as the readings, and as bounded (resolve.JUDGEMENTS_SIZE)
+        self.judged: Judgements = {}
 
     def _load_place_keys(self) -> dict[str, set[str]]:
         keys: dict[str, set[str]] = {}
@@ -152,12 +160,9 @@ class Resolver:
         key = fold_name(name)
         if not key:
             return []
-        rows = self._places_by_key(key)
-        if rows:
-            return [Resolution("place", r["ref_id"], _exact_score(r),
-                               "folded key" + (" (curated)" if r["curated"] else ""),
-                               curated=bool(r["curated"]))
-                    for r in rows]
+        readings = self._key_readings(key)
+        if readings:
+            return list(readings)
         if not fuzzy:
             return []
         if len(key.replace(" ", "")) >= 5:
@@ -174,6 +179,19 @@ class Resolver:
                                f"fuzzy {score:.0f} ~ {choice!r}", found_by="fuzzy")
                     for ref_id in sorted(self._place_keys[choice])]
         return []
+
+    def _key_readings(self, key: str) -> list[Resolution]:
+        """The readings of the places a folded key names, remembered: names that fold
+        alike, and a name read with and without fuzzy matching, share them."""
+        readings = self._by_key.get(key)
+        if readings is None:
+            readings = self._by_key[key] = [
+                Resolution("place", r["ref_id"], _exact_score(r),
+                           "folded key" + (" (curated)" if r["curated"] else ""),
+                           curated=bool(r["curated"]))
+                for r in self._places_by_key(key)]
+            trim_oldest(self._by_key, RESOLVE_CACHE_SIZE)
+        return readings
 
     def _places_by_key(self, key: str, column: str = "key") -> list[dict]:
         """store.ref_places_by_key, remembered (the rows are only read); by skeleton, only

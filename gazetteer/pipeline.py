@@ -323,7 +323,8 @@ def _resolved_chunk(engine: Engine, texts: list[str]) -> Iterator[list[Resolved]
             check(done, len(pieces))
     for found in candidates:
         yield resolve_candidates(found, engine.resolver.resolve, engine.is_demonym,
-                                 engine.resolver.lookup_place, engine.resolver.prefetch_places)
+                                 engine.resolver.lookup_place, engine.resolver.prefetch_places,
+                                 engine.resolver.judged)
 
 
 _WORKER: Engine | None = None  # the engine of a forked worker process

@@ -112,3 +112,45 @@ def test_linear_overlap_check_makes_the_pairwise_choices(seed):
     got = resolve_candidates(candidates, fake_resolve, is_demonym, fake_lookup)
     assert [(r.candidate, r.kind) for r in got] == [(r.candidate, r.kind) for r in expected]
     assert got, "the random candidates should keep something"
+
+
+# ---- judgements remembered across documents -----------------------------------------------
+
+SPANS = {"ner": ["Aleppo", "northern Aleppo", "Aleppo province", "Operation Aleppo",
+                 "Free Syrian Army", "Unknown Name", "lower case", "Syrian"],
+         "lookup": ["Aleppo", "northern Aleppo", "Syrian", "Unknown"],
+         "gazetteer": ["Aleppo", "Free Syrian Army"], "rule": ["Unknown Brigade"],
+         "acronym": ["FSA", "UB"], "definition": ["Free Syrian Army", "Unknown Brigade"]}
+
+
+def judged_candidates(rng: random.Random, n: int) -> list[Candidate]:
+    """Spans of every source whose judgement differs by label, hint, long form and the word
+    before them, some read as a shorter name ("northern Aleppo"), at random places."""
+    out = []
+    for _ in range(n):
+        method = rng.choice(list(SPANS))
+        text = rng.choice(SPANS[method])
+        start = rng.randrange(0, 300)
+        hint = {"gazetteer": rng.choice(["place", "armed_group", "block"]),
+                "rule": "armed_group", "lookup": "place"}.get(method)
+        label = rng.choice(["GPE", "LOC", "ORG", "PERSON", "NORP"])
+        context = rng.choice(["", "the operation|in", "fighting in|north of", "operation|"])
+        expansion = (rng.choice(["Free Syrian Army", "Unknown Brigade", "Some Thing"])
+                     if method == "acronym" else "")
+        out.append(Candidate(start, start + len(text), text, label, method, hint, 0, 400,
+                             context, expansion))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_remembered_judgements_make_the_choices_judged_afresh(seed):
+    rng = random.Random(seed)
+    is_demonym = lambda text: text == "Syrian"  # noqa: E731
+    judged: dict = {}  # as Resolver.judged: one for every document
+    for _ in range(4):
+        candidates = judged_candidates(rng, rng.randrange(1, 80))
+        expected = pairwise_choice(candidates, fake_resolve, is_demonym, fake_lookup)
+        got = resolve_candidates(candidates, fake_resolve, is_demonym, fake_lookup,
+                                 judged=judged)
+        assert got == expected
+    assert judged

@@ -158,9 +158,9 @@ def curated_ref_names(db: sqlite_utils.Database) -> list[dict]:
 
 def country_ref_keys(db: sqlite_utils.Database, country: str) -> list[tuple[str, str, str]]:
     """(folded key, skeleton, ref id) of every name of every place in one country."""
-    return [(r[0], r[1], r[2]) for r in db.execute(
+    return db.conn.execute(
         "SELECT n.key, n.skel, n.ref_id FROM ref_names n JOIN ref_places p USING (ref_id) "
-        "WHERE p.country = ?", [country])]
+        "WHERE p.country = ?", [country]).fetchall()  # tuples already
 
 
 def delete_curated_ref_names(db: sqlite_utils.Database) -> None:
