@@ -206,7 +206,7 @@ def _store_batch(db: sqlite_utils.Database, batch: list[Analysed], merged: Merge
                 rank, entity = chosen[entity_id]
                 entity = replace(entity, aliases=_ordered(aliases[entity_id]))
                 first = stored.get(entity_id, "")
-                # the fields are refreshed from a lower document, else only aliases added
+                # fields from the lowest document: written when new or lower, else aliases alone
                 fresh = entity_id not in stored or first is None or rank[0] < first
                 written.append((entity, fresh))
             store.write_entities(db, written, curated)

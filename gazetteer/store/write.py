@@ -54,7 +54,7 @@ def save_batch(db: sqlite_utils.Database, batch: list[tuple[Document, list[Menti
 
 
 def _stored_under(db: sqlite_utils.Database
-                        ) -> Callable[[list[Mention]], Iterator[tuple[Mention, str]]]:
+                  ) -> Callable[[list[Mention]], Iterator[tuple[Mention, str]]]:
     """What curators decided, read once: each mention with the entity it is stored under
     (redirected from an entity merged away, then as a re-pointed mention's override says),
     less those of rejected entities."""
@@ -187,8 +187,9 @@ def _upsert_rows(db: sqlite_utils.Database, table: str, columns: tuple[str, ...]
                  rows: list[tuple]) -> None:
     """Insert each row, or update the columns it has (what sqlite-utils' upsert does)."""
     names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" * len(columns))
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
-    db.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) "
+    db.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) "
                         f"ON CONFLICT(id) DO UPDATE SET {updates}", rows)
 
 
@@ -220,7 +221,8 @@ def add_aliases(db: sqlite_utils.Database, entity_id: str,
     _insert_aliases(db, _alias_rows(entity_id, aliases))
 
 
-def _alias_rows(entity_id: str, aliases: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+def _alias_rows(entity_id: str, aliases: list[tuple[str, str]]
+                ) -> list[tuple[str, str, str, str]]:
     visible = [(strip_invisible(name), source) for name, source in aliases]
     return [(entity_id, name, fold_name(name), source) for name, source in visible
             if name.strip()]
