@@ -201,17 +201,16 @@ def _store_batch(db: sqlite_utils.Database, batch: list[Analysed], merged: Merge
         live = sorted(i for i in chosen if i not in redirects and i not in rejected)
         stored, curated = store.first_documents(db, live), store.curations(db, live)
         with store.batched_row_triggers(db, live, [doc.id for doc, _, _ in batch]):
+            written = []
             for entity_id in live:
                 rank, entity = chosen[entity_id]
                 entity = replace(entity, aliases=_ordered(aliases[entity_id]))
                 first = stored.get(entity_id, "")
-                if entity_id not in stored or first is None or rank[0] < first:
-                    store.upsert_entity(db, entity, curated.get(entity_id, {}))
-                else:
-                    store.add_observed_aliases(db, entity_id, entity.aliases,
-                                               curated.get(entity_id, {}))
-            for doc, mentions, _ in batch:
-                store.save_document(db, doc, mentions, [])
+                # fields from the lowest document: written when new or lower, else aliases alone
+                fresh = entity_id not in stored or first is None or rank[0] < first
+                written.append((entity, fresh))
+            store.write_entities(db, written, curated)
+            store.save_batch(db, [(doc, mentions) for doc, mentions, _ in batch])
     for doc, mentions, _ in batch:
         merged.added.append(doc.source)
         merged.added_ids.add(doc.id)

@@ -18,8 +18,8 @@ from .reference import (  # noqa: F401
 from .reference import (  # noqa: F401
     curated_ref_places_by_skeleton, ref_names_and_curated, ref_places_by_keys)
 from .write import (  # noqa: F401
-    add_alias, add_aliases, add_observed_aliases, curations, document_exists, save_document,
-    save_documents, upsert_entity)
+    add_alias, add_aliases, add_observed_aliases, curations, document_exists, save_batch,
+    save_document, save_documents, upsert_entity, write_entities)
 from .read import (  # noqa: F401
     count_rows, document_mentions, entities_by_alias_key, entity_aliases, entity_counts,
     entity_mentions, entity_names, fts_query, get_document, get_entity, list_documents,

@@ -8,7 +8,6 @@ import json
 import sqlite_utils
 
 from ..errors import BadInput, Conflict, NotFound
-from ..types import Entity, Mention
 from .read import get_entity
 from .schema import now, transaction
 
@@ -91,17 +90,6 @@ def rejection(db: sqlite_utils.Database, entity_id: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def without_rejected(db: sqlite_utils.Database, mentions: list[Mention],
-                     entities: list[Entity]) -> tuple[list[Mention], list[Entity]]:
-    """The pipeline's check before storing: entities a curator rejected are not produced,
-    and neither are their mentions."""
-    rejected = rejected_ids(db)
-    if not rejected:
-        return mentions, entities
-    return ([m for m in mentions if m.entity_id not in rejected],
-            [e for e in entities if e.id not in rejected])
-
-
 # ---- re-pointing one mention ----------------------------------------------------------------
 
 def repoint_mention(db: sqlite_utils.Database, mention_id: str, entity_id: str,
@@ -127,17 +115,9 @@ def repoint_mention(db: sqlite_utils.Database, mention_id: str, entity_id: str,
                         "to_name": target["name"]}, who, snap)
 
 
-def with_overrides(db: sqlite_utils.Database, mentions: list[Mention]) -> list[Mention]:
-    """Mentions a curator re-pointed keep the entity the curator chose."""
-    from dataclasses import replace
-
-    overrides = {r[0]: r[1] for r in db.execute("SELECT mention_id, entity_id FROM "
-                                                "mention_overrides")}
-    if not overrides:
-        return mentions
-    return [replace(m, entity_id=overrides[key]) if (key := f"{m.document_id}:{m.start}:"
-                                                          f"{m.end}") in overrides else m
-            for m in mentions]
+def mention_overrides(db: sqlite_utils.Database) -> dict[str, str]:
+    """mention id -> the entity a curator re-pointed it to."""
+    return dict(db.execute("SELECT mention_id, entity_id FROM mention_overrides").fetchall())
 
 
 # ---- undo -----------------------------------------------------------------------------------
