@@ -16,6 +16,7 @@ from .read import merged_ids
 from .revise import mention_overrides, rejected_ids
 from .schema import deferred_search, now, transaction
 
+
 def document_exists(db: sqlite_utils.Database, document_id: str) -> bool:
     return db.execute("SELECT 1 FROM documents WHERE id = ?", [document_id]).fetchone() is not None
 
