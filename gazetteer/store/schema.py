@@ -29,6 +29,8 @@ CREATE INDEX IF NOT EXISTS ref_names_key ON ref_names(key, ref_id);
 CREATE INDEX IF NOT EXISTS ref_names_skel ON ref_names(skel, ref_id);
 CREATE INDEX IF NOT EXISTS ref_names_ref ON ref_names(ref_id);
 CREATE INDEX IF NOT EXISTS ref_places_geonameid ON ref_places(geonameid);
+-- a country's names (resolve_place_in's first use of a country), not a scan of the world's
+CREATE INDEX IF NOT EXISTS ref_places_country ON ref_places(country);
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT NOT NULL, chars INTEGER,
     ingested_at TEXT, url TEXT, published TEXT, published_source TEXT, site_name TEXT,
