@@ -2,8 +2,11 @@
 servers on 127.0.0.1: the offline base map with no third-party request, a map shell of the
 same size for the seeds and for 200,000+ places, group colours and legend, search over places
 and groups, pages that lead to the sources, and every curation done and undone in the
-browser. The README's screenshots are taken here, offline."""
+browser. The README's screenshots are taken here, offline: into the folder
+GAZETTEER_SCREENSHOTS names (`GAZETTEER_SCREENSHOTS=docs` refreshes the README's), else into
+the test's temporary folder, so a test run leaves the checkout as it was."""
 
+import os
 import random
 import re
 import shutil
@@ -18,7 +21,6 @@ from .conftest import writable_app
 from .serving import HAS_CHROMIUM, chromium_tab, threaded
 from .test_api import TOKEN
 
-DOCS = Path(__file__).parent.parent / "docs"
 BIG_STORE_PLACES = 200_500
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian's chromium")]
@@ -28,6 +30,17 @@ pytestmark = [pytest.mark.browser,
 def live_url(seeded_db):
     with threaded(create_app({"DATABASE": str(seeded_db)})) as url:  # default: no tiles
         yield url
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: GAZETTEER_SCREENSHOTS (relative to the repository), else a
+    temporary folder."""
+    wanted = os.environ.get("GAZETTEER_SCREENSHOTS")
+    folder = (Path(__file__).parent.parent / wanted if wanted
+              else tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +70,7 @@ def open_map(page, url: str) -> None:
     page.wait_for_selector(".place-marker, .map-cluster", timeout=15_000)
 
 
-def test_base_map_is_drawn_offline_with_no_third_party_request(tab, live_url):
+def test_base_map_is_drawn_offline_with_no_third_party_request(tab, live_url, shots):
     leaving = outside_requests(tab, live_url)
     open_map(tab, live_url)
     land = tab.locator(".leaflet-basemap-pane path.basemap-land")
@@ -68,8 +81,8 @@ def test_base_map_is_drawn_offline_with_no_third_party_request(tab, live_url):
     assert "Syria" in tab.locator(".basemap-label.country").all_inner_texts()
     tab.wait_for_timeout(300)
     assert leaving == [] and tab.ran == []
-    DOCS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(DOCS / "map.png"))
+    tab.screenshot(path=str(shots / "map.png"))
+    assert (shots / "map.png").stat().st_size > 10_000
     tab.unroute("**/*")
 
 
@@ -128,21 +141,21 @@ def test_markers_open_from_the_keyboard(tab, live_url):
     tab.locator(".leaflet-popup-content .place-name").wait_for(timeout=5_000)
 
 
-def test_entity_page_with_map_sentences_and_sources(tab, live_url):
+def test_entity_page_with_map_sentences_and_sources(tab, live_url, shots):
     tab.goto(live_url + "/entities/gn-169023")
     tab.wait_for_selector("#entity-map.basemap-drawn")
     marks = tab.locator(".mentions blockquote mark")
     assert marks.count() >= 10 and "Jisr" in marks.first.inner_text()
     source = tab.locator(".mentions .cite a[href^='/documents/']").first
     assert source.inner_text()  # the document's title
-    tab.screenshot(path=str(DOCS / "entity.png"))
+    tab.screenshot(path=str(shots / "entity.png"))
     source.click()
     tab.wait_for_selector(".doc-text a.ent-place")
     assert tab.locator(".doc-text a.ent-armed_group").count() >= 5
     hrefs = tab.eval_on_selector_all(".doc-text a.ent", "els => els.map(e => e.getAttribute('href'))")
     assert all(re.match(r"^/entities/[a-z]", h) for h in hrefs)
     tab.locator(".doc-text a.ent-armed_group").first.scroll_into_view_if_needed()
-    tab.screenshot(path=str(DOCS / "document.png"))
+    tab.screenshot(path=str(shots / "document.png"))
     assert tab.ran == []
 
 
