@@ -6,7 +6,8 @@ from __future__ import annotations
 from .schema import (  # noqa: F401
     close, rollback_open_transaction, BUSY_TIMEOUT_MS, get_meta, now, open_db, SCHEMA_VERSION, set_meta, transaction)
 from .schema import (  # noqa: F401
-    BATCHED_TRIGGERS, batched_row_triggers, bulk_writes, deferred_search, open_immutable)
+    BATCHED_TRIGGERS, batched_row_triggers, bulk_writes, deferred_search, open_immutable,
+    SchemaRetryingConnection)
 from .shards import (  # noqa: F401
     copy_reference, first_documents, shard_rows, shard_skipped, write_shard, SHARD_FORMAT)
 from .reference import (  # noqa: F401

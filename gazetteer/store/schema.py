@@ -305,9 +305,34 @@ def _has_foreign_key(db: sqlite_utils.Database, table: str, column: str) -> bool
     return any(fk.column == column for fk in db.table(table).foreign_keys)
 
 
+# How often a statement is prepared again when another connection changed the schema while
+# SQLite prepared it (see SchemaRetryingConnection).
+SCHEMA_RETRIES = 10
+
+
+class SchemaRetryingConnection(sqlite3.Connection):
+    """A connection whose statements are prepared again when SQLite refuses one with
+    SQLITE_SCHEMA. The merge sets triggers aside in each batch's transaction (DROP and CREATE
+    TRIGGER: see batched_row_triggers), and a reader that prepares a statement on the search
+    index at that moment can fail with "vtable constructor failed: entities_fts" (the
+    full-text table's constructor meets the changed schema): the API answered 500 under
+    concurrent writes. A refused statement has done nothing, so preparing it again is safe;
+    SQLite itself retries only once in prepare. (executemany is left alone: the merge runs
+    it inside its own write transaction, where no other connection can change the schema.)"""
+
+    def execute(self, sql: str, parameters=(), /) -> sqlite3.Cursor:
+        for _ in range(SCHEMA_RETRIES):
+            try:
+                return super().execute(sql, parameters)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode != sqlite3.SQLITE_SCHEMA:
+                    raise
+        return super().execute(sql, parameters)  # the last try's error is the caller's
+
+
 def _connect(path: Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
-                           isolation_level=None)
+                           isolation_level=None, factory=SchemaRetryingConnection)
     db = sqlite_utils.Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode = WAL")  # the first read of the file: fails if not SQLite
