@@ -316,9 +316,9 @@ class SchemaRetryingConnection(sqlite3.Connection):
     TRIGGER: see batched_row_triggers), and a reader that prepares a statement on the search
     index at that moment can fail with "vtable constructor failed: entities_fts" (the
     full-text table's constructor meets the changed schema): the API answered 500 under
-    concurrent writes. A refused statement has done nothing, so preparing it again is safe;
-    SQLite itself retries only once in prepare. (executemany is left alone: the merge runs
-    it inside its own write transaction, where no other connection can change the schema.)"""
+    concurrent writes (SQLite's own retries do not cover it). A refused statement has done
+    nothing, so preparing it again is safe. (executemany is left alone: the merge runs it
+    inside its own write transaction, where no other connection can change the schema.)"""
 
     def execute(self, sql: str, parameters=(), /) -> sqlite3.Cursor:
         for _ in range(SCHEMA_RETRIES):
