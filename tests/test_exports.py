@@ -67,6 +67,15 @@ def test_csv_of_armed_groups(client):
     assert "latitude" not in nusra
 
 
+@pytest.mark.parametrize("path", ["/api/gazetteer.csv", "/api/mentions.csv",
+                                  "/api/gazetteer.kml", "/api/gazetteer.geojson"])
+def test_downloads_name_their_type_and_charset_once(client, path):
+    content_type = client.get(path).headers["Content-Type"]
+    assert content_type.count("charset") <= 1, content_type
+    if path.endswith(".csv"):
+        assert content_type == "text/csv; charset=utf-8"
+
+
 def test_kml_has_a_placemark_per_located_place(client):
     response = client.get("/api/gazetteer.kml")
     assert response.mimetype == "application/vnd.google-earth.kml+xml"

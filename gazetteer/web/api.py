@@ -302,7 +302,7 @@ def download_geojson():
 
 @bp.get("/api/gazetteer.csv")
 def download_csv():
-    return _download(formats.csv_chunks, "text/csv; charset=utf-8", "gazetteer.csv",
+    return _download(formats.csv_chunks, "text/csv", "gazetteer.csv",
                      located=False)
 
 
@@ -324,7 +324,7 @@ def selection_arg(located: bool) -> formats.Selection:
 
 @bp.get("/api/mentions.csv")
 def download_mentions_csv():
-    return _stream(formats.mentions_csv_chunks, mention_selection_arg(), "text/csv; charset=utf-8",
+    return _stream(formats.mentions_csv_chunks, mention_selection_arg(), "text/csv",
                    "mentions.csv")
 
 
