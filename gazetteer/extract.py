@@ -619,12 +619,24 @@ def _capitalised_runs(words: Words, blocked: set[int], named: list[bool],
         j = i + 1
         while j < n and j not in blocked and not sent_starts[j] and (
                 named[j] or (lowers[j] in PARTICLES and j + 1 < n
-                             and not sent_starts[j + 1])):
+                             and not sent_starts[j + 1])
+                or _hyphened_particle(words, j)):
             j += 1
         while j > i + 1 and not named[j - 1]:
             j -= 1
         runs.append((i, j))
     return runs
+
+
+# French particles inside a hyphened name: Port-au-Prince, Pointe-à-Pitre, Boulogne-sur-Mer,
+# Aix-en-Provence. Between hyphens only: alone they are ordinary words ("en route", "a").
+_HYPHENED_PARTICLES = {"au", "aux", "à", "a", "sur", "sous", "en", "lès", "ès"}
+
+
+def _hyphened_particle(words: Words, j: int) -> bool:
+    texts = words.texts
+    return (words.lowers[j] in _HYPHENED_PARTICLES and 0 < j < len(texts) - 1
+            and texts[j - 1] == "-" and texts[j + 1] == "-")
 
 
 # Titles before a person's name ("Lt-Col Tar Aik Kyaw", "Gen Hemedti"): never the start of a
@@ -727,12 +739,13 @@ _MODIFIER_PARTICIPLES = {"backed", "led", "based", "born", "controlled", "held",
 
 def _split_name(words: Words, start: int, end: int) -> list[tuple[int, int]]:
     """The parts of a model span (start, end) that can be names: "Palmyra's Freedom Square"
-    names two places side by side; a span never runs across a line break; "Ariha,[66" and
-    "UAE-backed" keep only the name."""
+    names two places side by side; a span never runs across a line break or a round bracket
+    ("Khartoum North (Bahri" is two names); "Ariha,[66" and "UAE-backed" keep only the
+    name."""
     parts, first = [], start
     for i in range(start, end):
         text = words.texts[i]
-        cut = "\n" in text or text.startswith("[") or (
+        cut = "\n" in text or text.startswith("[") or text in {"(", ")"} or (
             text in {"'s", "\u2019s"} and start < i < end - 1)
         modifier = (text == "-" and i + 1 < end
                     and words.lowers[i + 1] in _MODIFIER_PARTICIPLES)

@@ -21,6 +21,7 @@ _ARTICLE = re.compile(r"^(?:[ae]l|[ae][tdrzsnl]{1,2}h?|ul)$")
 _APOSTROPHES = re.compile(r"[\u0027\u0060\u00b4\u02bb\u02bc\u02be\u02bf\u2018\u2019\u201b\u2032\u055a]")
 _POSSESSIVE = re.compile(r"[\u0027\u2019]s\b")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_CAPITALS_WORD = re.compile(r"\b[A-Z]{2,}\b")
 # Zero-width characters, bidi controls and the BOM: invisible, so two names that differ only
 # by them look identical ("Sheikh\ufeffMaqsoud"). Removed from names and from keys.
 _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
@@ -110,9 +111,21 @@ def name_tokens(name: str) -> list[str]:
 @lru_cache(maxsize=500_000)
 def fold_name(name: str) -> str:
     """Return the transliteration-folded key of a name: 'Jesr al-Shughour' -> 'jisr shughur'."""
-    folded = [fold_token(w) for w in name_tokens(name)]
-    # a word can fold into an article ("Oul" -> "ul"): dropped too, so folding is idempotent
-    return " ".join([w for w in folded if not is_article(w)] or folded)
+    words = name_tokens(name)
+    folded = [fold_token(w) for w in words]
+    acronyms = _acronym_words(name)
+    # a word can fold into an article ("Oul" -> "ul"): dropped too, so folding is idempotent;
+    # but not an acronym, which is no Arabic word ("AES joint force" is not any joint force)
+    return " ".join([f for w, f in zip(words, folded) if not is_article(f) or w in acronyms]
+                    or folded)
+
+
+def _acronym_words(name: str) -> set[str]:
+    """The words of a name written in capitals among words that are not (AES in "AES joint
+    force"), lower-cased: in a name all in capitals (a headline) no word is an acronym."""
+    if not any(ch.islower() for ch in name):
+        return set()
+    return {w.lower() for w in _CAPITALS_WORD.findall(name)}
 
 
 def skeleton(key: str) -> str:

@@ -16,7 +16,7 @@ from .fold import fold_name, skeleton
 
 # Latin-script names only: other scripts transliterate into noise that English text never has.
 _LATIN = re.compile(r"^[\u0000-\u024f\u1e00-\u1eff\u2018\u2019\u02bb-\u02bf]+$")
-REFERENCE_VERSION = "9"
+REFERENCE_VERSION = "10"  # 10: an acronym in a name is never folded away as an article
 
 # Where the reference data comes from and under which terms: written into the database's
 # `sources` table so that the file explains itself when opened in Datasette or sqlite3.

@@ -73,3 +73,11 @@ def test_fold_never_fails_and_is_idempotent_on_its_output(text):
     assert key == key.strip()
     assert all(c.isascii() for c in key)
     assert fold_name(key) == fold_name(fold_name(key))
+
+
+def test_an_acronym_inside_a_name_is_not_folded_away_as_an_article():
+    # "AES" folds to "as", which is an article: dropped, the alias became any "joint force"
+    assert fold_name("AES joint force") != fold_name("Joint Force")
+    # words that are articles as written, or a name all in capitals (a headline), fold as ever
+    assert fold_name("EL FASHER") == fold_name("El Fasher") == fold_name("Fasher")
+    assert fold_name("ANN TOWNSHIP") == fold_name("Ann Township")
