@@ -753,7 +753,7 @@ class PlaceLocator:
                 return None if cand.method == "lookup" or " " not in cand.text else []
             rows = sure
         near = [(r, row) for r, row in rows if not _far_small(r, row, context)
-                and not _far_from_theatre(r, row, context)]
+                and not _far_from_theatre(r, row, context, self._written_so(cand.text, name, row))]
         if item.weak:
             before = cand.context.partition("|")[0].split()
             locative = bool(before) and before[-1] in LOCATIVES
@@ -767,6 +767,11 @@ class PlaceLocator:
         if not near and not rows and self.resolver is not None:
             return self.resolver.resolve_place_in(name, context.home())
         return [r for r, _ in near]
+
+    def _written_so(self, text: str, name: str, row: dict) -> bool:
+        """The span is one of the reference's names for the row, not only alike once folded."""
+        names = self.refs.names(row["ref_id"])[0] + [row["name"]]
+        return any(_named_exactly(n, names) for n in (text, name))
 
     def _named(self, place: Place) -> Place:
         """The place with its reference names; a curated name is the one to display."""
@@ -836,19 +841,21 @@ def _consented(weak: str, reading: Resolution, row: dict, context: DocumentConte
     return home or (_notable(row) and row["feature"] != "admin1")
 
 
-def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext) -> bool:
+def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext,
+                      written_so: bool) -> bool:
     """A reading outside the document's countries, not curated, not a country, not a large
-    city and not next to another place the document is sure of: in a report on Nigeria,
-    "Gudu" is the Sokoto LGA the gazetteer lacks, not a village in Indonesia. A spelling
-    guess earns none of these exemptions ("Agulae" is not Angola). The span stays a place,
-    placed by the sentence when it can be."""
+    city written as it is named and not next to another place the document is sure of: in a
+    report on Nigeria, "Gudu" is the Sokoto LGA the gazetteer lacks, not a village in
+    Indonesia. A spelling guess earns none of these exemptions ("Agulae" is not Angola), nor
+    does a large city whose names are only alike once folded. The span stays a place, placed
+    by the sentence when it can be. written_so: the span is one of the reading's own names."""
     home = context.home()
     guessed = reading.guessed
     if (not home or row["country"] in home or reading.curated and not guessed
             or context.total < THEATRE_EVIDENCE):
         return False
     if not guessed and (row["feature"] in ("country", "continent")
-                        or (row["population"] or 0) >= WORLD_CITY):
+                        or (row["population"] or 0) >= WORLD_CITY and written_so):
         return False
     if row["lat"] is not None:
         # the reading's own point is no evidence for it (a lone "Mulawa" in Australia)

@@ -389,3 +389,30 @@ def test_an_acronym_in_an_alias_keeps_it_from_being_any_namesake(engine):
 def test_states_and_regions_that_are_no_first_level_unit_are_known(engine, text, name,
                                                                     entity_id, country):
     assert (name, "place", entity_id, country) in mentions(engine, text)
+
+
+def test_a_world_city_abroad_must_be_written_as_it_is_named(engine):
+    # "Samaara" folds like Samara (Russia, 1.2 million) but is none of its names: in a report
+    # on Mindanao it is an unknown village, placed by its sentence, not a city 8,000 km away
+    found = mentions(engine, "New People's Army rebels ambushed soldiers in Samaara, near "
+                             "Malaybalay in Bukidnon, and in Butuan and Tandag, the army said.")
+    assert [c for t, _, _, c in found if t == "Samaara"] == ["PH"]
+    # a world city written as it is named still stands abroad
+    found = mentions(engine, "Talks on Mindanao were held in Moscow, far from Butuan and Tandag.")
+    assert [c for t, _, _, c in found if t == "Moscow"] == ["RU"]
+
+
+@pytest.mark.parametrize("text, name, entity_id", [
+    ("Soldiers clashed with the New People's Army in Samar.", "Samar", "sup-samar-ph"),
+    ("The NPA attacked a farm in Negros Occidental.", "Negros Occidental",
+     "sup-negros-occidental-ph"),
+])
+def test_the_provinces_of_the_philippines_communist_insurgency_are_known(engine, text, name,
+                                                                          entity_id):
+    assert (name, "place", entity_id, "PH") in mentions(engine, text)
+
+
+def test_a_government_designation_names_the_group(engine):
+    found = mentions(engine, "The Oromo Liberation Army, which the government calls Shene, "
+                             "ambushed a convoy near Nekemte.")
+    assert ("Shene", "armed_group", "ag-ola", None) in found
