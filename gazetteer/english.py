@@ -34,3 +34,9 @@ DIRECTIONS = frozenset({"north", "south", "east", "west", "centre", "center", "c
 
 def only_a_direction(name: str) -> bool:
     return name.strip().lower() in DIRECTIONS
+
+
+# Words before a name that say it is a place ("in Macomia", "near Goma", "to Laukkai").
+LOCATIVES = {"in", "at", "near", "from", "to", "into", "towards", "toward", "outside",
+             "around", "across", "through", "via", "inside", "reached", "entered", "captured",
+             "seized", "took", "shelled", "besieged", "stormed", "attacked"}

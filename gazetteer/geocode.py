@@ -19,7 +19,7 @@ from geopy.location import Location
 
 from . import store
 from .errors import GeocoderUnavailable
-from .english import all_common_words, only_a_direction
+from .english import LOCATIVES, all_common_words, only_a_direction
 from .fold import ascii_fold
 from .extract import PLACE_LABELS, REGION_TYPE_WORDS
 from .normalise import Resolver, trim_oldest
@@ -104,6 +104,8 @@ class DocumentContext:
 
     countries: Weights
     anchors: list[Point]
+    # (country, admin-1 code) of the first-level regions the document names ("Chhattisgarh")
+    regions: frozenset[tuple[str, str]] = frozenset()
     # Nearest-anchor distance per point, asked for once per mention: computing it anew
     # against every anchor made a long report's geocoding quadratic in its mentions.
     _nearest: dict[Point, float] = field(default_factory=dict)
@@ -165,11 +167,15 @@ def document_context(db: sqlite_utils.Database,
     lookup = lookup or (lambda ref_id: store.ref_place(db, ref_id))
     counts: Weights = defaultdict(float, hints or {})
     anchors: list[Point] = []
+    regions: set[tuple[str, str]] = set()
     for readings, weight in [(r, 1.0) for r in readings_per_mention] + \
             [(r, WEAK_WEIGHT) for r in weak or []]:
         if readings and all(r.guessed for r in readings):
             continue  # a spelling guess ("Matebe" ~ Mataban) is no evidence of the theatre
         rows = [row for r in readings if (row := lookup(r.target)) is not None]
+        admin = [row for row in rows if row["feature"] == "admin1"]
+        if weight == 1.0 and len(admin) == 1 and admin[0]["country"] and admin[0]["admin1"]:
+            regions.add((admin[0]["country"], admin[0]["admin1"]))
         named = [row for row in rows if row["feature"] in ("country", "continent")]
         if named:  # "Ukraine" is the country, whatever village shares its name
             if len(named) == 1 and named[0]["country"]:
@@ -183,7 +189,8 @@ def document_context(db: sqlite_utils.Database,
         points = [row for row in rows if row["feature"] not in AREA_FEATURES]
         if weight == 1.0 and len(points) == 1 and points[0]["lat"] is not None:
             anchors.append(Point(points[0]["lon"], points[0]["lat"]))
-    return DocumentContext(counts, list(dict.fromkeys(anchors)))  # each sure place once
+    return DocumentContext(counts, list(dict.fromkeys(anchors)),  # each sure place once
+                           frozenset(regions))
 
 
 # Spans that needed consent (looked up, or labelled person/organisation) are weaker evidence.
@@ -313,6 +320,8 @@ def choose_place(db: sqlite_utils.Database, name: str, readings: list[Resolution
 # a town in the document's only country beats a namesake 10,000 times its size abroad.
 HOME_BONUS = 1.2
 REGION_NAMED_BONUS = 1.5
+# A reading inside a first-level region the document names: worth a town 100 times larger.
+IN_NAMED_REGION_BONUS = 0.3
 
 
 # A town with less than this share of the recorded population of the same-named region
@@ -342,6 +351,11 @@ def _fit(reading: Resolution, row: dict, context: DocumentContext,
         nearest = context.nearest_km(Point(row["lon"], row["lat"]))
         score += 0.3 * max(0.0, 1 - nearest / 500)
         why.append(f"{nearest:.0f} km from the nearest sure place")
+    if row["feature"] != "admin1" and (row["country"], row["admin1"]) in context.regions:
+        # "In Chhattisgarh, ... in Bijapur district": Bijapur of Chhattisgarh, not the larger
+        # Bijapur (Vijayapura) of Karnataka
+        score += IN_NAMED_REGION_BONUS
+        why.append("in a region the document names")
     if row["feature"] in ("country", "continent"):
         score += 1.0  # a name shared by a country and a town means the country in reports
         why.append(row["feature"])
@@ -819,10 +833,6 @@ def _notable(row: dict) -> bool:
 
 # A town this large is a town, even where the model took its name for a person's.
 PERSON_TOWN = 5_000
-# Words before a name that say it is a place ("in Macomia", "near Goma", "to Laukkai").
-LOCATIVES = {"in", "at", "near", "from", "to", "into", "towards", "toward", "outside",
-             "around", "across", "through", "via", "inside", "reached", "entered", "captured",
-             "seized", "took", "shelled", "besieged", "stormed", "attacked"}
 
 
 def _consented(weak: str, reading: Resolution, row: dict, context: DocumentContext,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from .english import LOCATIVES
 from .extract import (BLOCKING_LABELS, DIRECTION_WORDS, GROUP_PREFIXES, GROUP_TYPE_WORDS,
                       PLACE_LABELS, PLACE_TYPE_PHRASES, PLACE_TYPE_WORDS)
 from .fold import fold_name
@@ -103,14 +104,28 @@ _OPENING_WORDS = {"near", "in", "at", "from", "to", "outside", "inside", "around
 def _names_something(cand: Candidate) -> bool:
     """An unresolved span shades the places inside it only when it reads as one name: a
     span with a verb or other lower-case word in it ("Jaish al-Islam left Douma for
-    Jarablus"), a list ("Kulgam, Mohd Hameed Wagey", "NORTH WAZIRISTAN/LAKKI") or an
-    opening preposition ("Near Lyptsi") is the model's mistake, not a name."""
+    Jarablus"), a list ("Kulgam, Mohd Hameed Wagey", "NORTH WAZIRISTAN/LAKKI", "around
+    Zemio and Mboki") or an opening preposition ("Near Lyptsi") is the model's mistake, not
+    a name."""
     if any(mark in cand.text for mark in ",/;:|"):
         return False
     words = [w for w in cand.text.replace("-", " ").split() if w[:1].isalpha()]
     if len(words) > 1 and words[0].lower() in _OPENING_WORDS:
         return False
+    if _places_listed(cand, words):
+        return False
     return all(w[:1].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+
+
+def _places_listed(cand: Candidate, words: list[str]) -> bool:
+    """"(around) Zemio and Mboki": two names joined by "and", no other particle, after a word
+    that says a place follows. An organisation's name has its particles ("Union for Peace
+    and Justice"); a country's ("Trinidad and Tobago") is resolved, so never a blocker."""
+    before = cand.context.partition("|")[0].split()
+    lowers = [w.lower() for w in words]
+    return (bool(before) and before[-1] in LOCATIVES and lowers.count("and") == 1
+            and 0 < lowers.index("and") < len(words) - 1
+            and all(w[:1].isupper() for w in words if w.lower() != "and"))
 
 
 def _group_like(name: str) -> bool:

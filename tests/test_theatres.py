@@ -416,3 +416,18 @@ def test_a_government_designation_names_the_group(engine):
     found = mentions(engine, "The Oromo Liberation Army, which the government calls Shene, "
                              "ambushed a convoy near Nekemte.")
     assert ("Shene", "armed_group", "ag-ola", None) in found
+
+
+def test_two_towns_the_model_took_for_one_organisation_are_both_found(engine):
+    # the model read "Zemio and Mboki" as one organisation, which hid both towns
+    found = mentions(engine, "The Azande Ani Kpi Gbe militia clashed with the Union for Peace "
+                             "in the Central African Republic (UPC) around Zemio and Mboki in "
+                             "Haut-Mbomou prefecture.")
+    assert {t for t, kind, _, c in found if kind == "place" and c == "CF"} >= {"Zemio", "Mboki"}
+
+
+def test_a_town_in_a_region_the_document_names_beats_a_larger_namesake(engine):
+    found = mentions(engine, "In Chhattisgarh, security forces killed 31 Maoists of the "
+                             "Communist Party of India (Maoist) in Bijapur district.")
+    ((entity_id,),) = {(i,) for t, _, i, _ in found if t.startswith("Bijapur")}
+    assert entity_id == "gn-1275700"  # Bijapur of Chhattisgarh, not Vijayapura of Karnataka
