@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 
 import sqlite_utils
 from geopy.exc import GeopyError
@@ -767,7 +767,8 @@ class PlaceLocator:
                 return None if cand.method == "lookup" or " " not in cand.text else []
             rows = sure
         near = [(r, row) for r, row in rows if not _far_small(r, row, context)
-                and not _far_from_theatre(r, row, context, self._written_so(cand.text, name, row))]
+                and not _far_from_theatre(r, row, context,
+                                          partial(self._written_so, cand.text, name, row))]
         if item.weak:
             before = cand.context.partition("|")[0].split()
             locative = bool(before) and before[-1] in LOCATIVES
@@ -852,20 +853,21 @@ def _consented(weak: str, reading: Resolution, row: dict, context: DocumentConte
 
 
 def _far_from_theatre(reading: Resolution, row: dict, context: DocumentContext,
-                      written_so: bool) -> bool:
+                      written_so: Callable[[], bool]) -> bool:
     """A reading outside the document's countries, not curated, not a country, not a large
     city written as it is named and not next to another place the document is sure of: in a
     report on Nigeria, "Gudu" is the Sokoto LGA the gazetteer lacks, not a village in
     Indonesia. A spelling guess earns none of these exemptions ("Agulae" is not Angola), nor
     does a large city whose names are only alike once folded. The span stays a place, placed
-    by the sentence when it can be. written_so: the span is one of the reading's own names."""
+    by the sentence when it can be. written_so: whether the span is one of the reading's own
+    names (asked only of a large city)."""
     home = context.home()
     guessed = reading.guessed
     if (not home or row["country"] in home or reading.curated and not guessed
             or context.total < THEATRE_EVIDENCE):
         return False
     if not guessed and (row["feature"] in ("country", "continent")
-                        or (row["population"] or 0) >= WORLD_CITY and written_so):
+                        or (row["population"] or 0) >= WORLD_CITY and written_so()):
         return False
     if row["lat"] is not None:
         # the reading's own point is no evidence for it (a lone "Mulawa" in Australia)
