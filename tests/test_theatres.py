@@ -198,13 +198,23 @@ def test_a_spelling_guess_is_no_place_far_from_the_theatre():
     context = DocumentContext({"ET": 4.0}, [Point(39.47, 13.5)])  # Mekele
     angola = {"country": "AO", "feature": "country", "population": 30_000_000,
               "lat": -12.5, "lon": 18.5}
+    def written_so() -> bool:
+        return True
+
     assert _far_from_theatre(Resolution("place", "gn-3351879", 0.77, "fuzzy 91 ~ 'angula'",
-                                        found_by="fuzzy"), angola, context)
+                                        found_by="fuzzy"), angola, context, written_so)
     assert not _far_from_theatre(Resolution("place", "gn-3351879", 0.9, "folded key"),
-                                 angola, context)
+                                 angola, context, written_so)
     town = {"country": "AU", "feature": "city", "population": 516, "lat": -28.5, "lon": 115.5}
     alone = DocumentContext({"NG": 4.0}, [Point(115.5, -28.5)])  # its own point, nothing else
-    assert _far_from_theatre(Resolution("place", "gn-2065390", 0.9, "folded key"), town, alone)
+    assert _far_from_theatre(Resolution("place", "gn-2065390", 0.9, "folded key"), town, alone,
+                             written_so)
+    # a world city abroad is exempt only when the span is one of its names
+    samara = {"country": "RU", "feature": "city", "population": 1_163_399, "lat": 53.2,
+              "lon": 50.15}
+    key = Resolution("place", "gn-499099", 0.9, "folded key")
+    assert not _far_from_theatre(key, samara, context, written_so)
+    assert _far_from_theatre(key, samara, context, lambda: False)
 
 
 def test_a_direction_alone_is_no_region_but_the_region_by_its_type_word_is(engine):
