@@ -112,10 +112,9 @@ def test_a_failed_job_shows_failed_with_its_reason_and_writes_recover(db_copy, s
     app = writable_app(db_copy, shared_nlp, API_TOKEN=TOKEN)
     client = app.test_client()
     engine = app.extensions["gazetteer"].jobs().engine()
-    # no free pages left inside the file (a write could reuse them), then no growth: the disk
-    # is full, for this writer
+    # packed first (VACUUM: the seeded file's pages had room enough for this small document,
+    # 31,743 pages before, 29,869 after), then no growth: the disk is full, for this writer
     engine.db.execute("VACUUM")
-    assert engine.db.execute("PRAGMA freelist_count").fetchone()[0] == 0
     pages = engine.db.execute("PRAGMA page_count").fetchone()[0]
     engine.db.execute(f"PRAGMA max_page_count = {pages}")
     response = client.post("/api/documents", json={"text": REPORT}, headers=AUTH)
