@@ -19,11 +19,11 @@ from geopy.location import Location
 
 from . import store
 from .errors import GeocoderUnavailable
-from .english import LOCATIVES, all_common_words, only_a_direction
+from .english import all_common_words, only_a_direction
 from .fold import ascii_fold
 from .extract import PLACE_LABELS, REGION_TYPE_WORDS
 from .normalise import Resolver, trim_oldest
-from .resolve import without_type_words
+from .resolve import after_a_locative, without_type_words
 from .types import Candidate, Place, Point, Resolution, Resolved, Weights
 
 ADMIN_FEATURES = {"admin1", "admin2", "region", "country", "continent"}
@@ -759,10 +759,11 @@ class PlaceLocator:
             famous = WORLD_CITY if cand.label not in PLACE_LABELS else NOTABLE_TOWN
             if only_a_direction(cand.text):  # "the West": a region needs its type word
                 rows = [(r, row) for r, row in rows if row["feature"] not in ADMIN_FEATURES]
-            sure = [(r, row) for r, row in rows if _sure(r, row) and any(
-                _named_exactly(n, self.refs.names(row["ref_id"])[0]) for n in (cand.text, name))
-                or (row["population"] or 0) >= famous and _named_exactly(cand.text, [row["name"]])
-                or " " in cand.text and _own_name(cand.text, row)]
+            sure = [(r, row) for r, row in rows
+                    if _sure(r, row) and self._written_so(cand.text, name, row)
+                    or (row["population"] or 0) >= famous
+                    and _named_exactly(cand.text, [row["name"]])
+                    or " " in cand.text and _own_name(cand.text, row)]
             if not sure and (rows or " " not in cand.text):
                 return None if cand.method == "lookup" or " " not in cand.text else []
             rows = sure
@@ -770,8 +771,7 @@ class PlaceLocator:
                 and not _far_from_theatre(r, row, context,
                                           partial(self._written_so, cand.text, name, row))]
         if item.weak:
-            before = cand.context.partition("|")[0].split()
-            locative = bool(before) and before[-1] in LOCATIVES
+            locative = after_a_locative(cand)
             # an unknown all-caps organisation (TOW, NYT) is not a town; a headline's words
             # in capitals are ("LAKKI MARWAT")
             if cand.text.isupper() and " " not in cand.text:

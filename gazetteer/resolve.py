@@ -121,11 +121,16 @@ def _places_listed(cand: Candidate, words: list[str]) -> bool:
     """"(around) Zemio and Mboki": two names joined by "and", no other particle, after a word
     that says a place follows. An organisation's name has its particles ("Union for Peace
     and Justice"); a country's ("Trinidad and Tobago") is resolved, so never a blocker."""
-    before = cand.context.partition("|")[0].split()
     lowers = [w.lower() for w in words]
-    return (bool(before) and before[-1] in LOCATIVES and lowers.count("and") == 1
+    return (after_a_locative(cand) and lowers.count("and") == 1
             and 0 < lowers.index("and") < len(words) - 1
             and all(w[:1].isupper() for w in words if w.lower() != "and"))
+
+
+def after_a_locative(cand: Candidate) -> bool:
+    """The word just before the span says a place follows ("in", "near", "seized")."""
+    before = cand.context.partition("|")[0].split()
+    return bool(before) and before[-1] in LOCATIVES
 
 
 def _group_like(name: str) -> bool:
